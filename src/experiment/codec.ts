@@ -1,0 +1,148 @@
+/**
+ * The URL codec: config ↔ query string.
+ *
+ * Writing: only keys that differ from their defaults and apply to the chosen unit/block, in table order, so
+ * equal experiments always share one link. Reading is total: it never throws, whatever the text. Every key
+ * it refuses (unknown, malformed, out of bounds, breaking a rule, not applicable) is reported as a Problem and
+ * that key keeps its default, so a half-broken link still opens the rest of the experiment.
+ */
+import { anyField, applies, CONFIG_KEYS, defaults, describeApplicability, SCHEMA, type Config, type ConfigKey } from './schema';
+
+export interface Problem {
+  /** The key as written in the link. */
+  key: string;
+  /** The value as written in the link (cut to a readable length). */
+  value: string;
+  reason: string;
+}
+
+export interface ParsedLink {
+  config: Config;
+  problems: Problem[];
+}
+
+const KEY_OF_URL_NAME = new Map<string, ConfigKey>(CONFIG_KEYS.map((k) => [SCHEMA[k].url, k]));
+const MAX_SHOWN_VALUE = 120;
+
+/** The query part of a full link, a "?query", or a bare query string. */
+export function queryOf(input: string): string {
+  const text = input.trim();
+  const q = text.indexOf('?');
+  if (q >= 0) {
+    const rest = text.slice(q + 1);
+    const hash = rest.indexOf('#');
+    return hash >= 0 ? rest.slice(0, hash) : rest;
+  }
+  // A link with no query at all ("http://host/", "/path") holds only defaults.
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text) || text.startsWith('/')) return '';
+  return text;
+}
+
+function shown(value: string): string {
+  return value.length > MAX_SHOWN_VALUE ? `${value.slice(0, MAX_SHOWN_VALUE)}…` : value;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+function unknownKeyReason(name: string): string {
+  if (name.length <= 40) {
+    const lower = name.toLowerCase();
+    let best: string | null = null;
+    let bestDistance = 3;
+    for (const url of KEY_OF_URL_NAME.keys()) {
+      const d = url.toLowerCase() === lower ? 0 : editDistance(lower, url.toLowerCase());
+      if (d < bestDistance) [best, bestDistance] = [url, d];
+    }
+    if (best) return `unknown key (did you mean "${best}"?)`;
+  }
+  return 'unknown key';
+}
+
+/** Reads a link, a "?query" or a bare query string into a full config plus the problems found. Never throws. */
+export function parseQuery(input: string): ParsedLink {
+  const config = defaults() as unknown as Record<ConfigKey, unknown>;
+  const problems: Problem[] = [];
+  const given = new Map<ConfigKey, string>();
+
+  let params: URLSearchParams;
+  try {
+    params = new URLSearchParams(queryOf(String(input)));
+  } catch {
+    return { config: defaults(), problems: [{ key: '(link)', value: shown(String(input)), reason: 'not a readable query string' }] };
+  }
+
+  // 1. Each key on its own: known? once? well-formed and in bounds?
+  for (const [name, raw] of params) {
+    const key = KEY_OF_URL_NAME.get(name);
+    if (!key) {
+      problems.push({ key: name, value: shown(raw), reason: unknownKeyReason(name) });
+      continue;
+    }
+    if (given.has(key)) {
+      problems.push({ key: name, value: shown(raw), reason: 'given more than once; the first value is used' });
+      continue;
+    }
+    given.set(key, raw);
+    if (raw.trim() === '') {
+      problems.push({ key: name, value: raw, reason: 'empty value' });
+      continue;
+    }
+    const parsed = SCHEMA[key].type.parse(raw);
+    if (parsed.ok) config[key] = parsed.value;
+    else problems.push({ key: name, value: shown(raw), reason: parsed.reason });
+  }
+
+  const resolved = config as unknown as Config;
+  // 2. Keys that do not apply to the chosen unit or block (e.g. gateBias with unit=original).
+  for (const [key, raw] of given) {
+    if (!applies(key, resolved)) {
+      const where = describeApplicability(key);
+      const current = SCHEMA[key].when?.unit ? `unit ${resolved.unit}` : `block ${resolved.block}`;
+      problems.push({ key: SCHEMA[key].url, value: shown(raw), reason: `does not apply to ${current} (${where})` });
+      config[key] = SCHEMA[key].default;
+    }
+  }
+  // 3. Rules across keys (e.g. depth must be 6n+2 for basic units), once every key has its final value.
+  for (const key of CONFIG_KEYS) {
+    const reason = anyField(key).rule?.(config[key], resolved);
+    if (reason) {
+      problems.push({ key: SCHEMA[key].url, value: shown(given.get(key) ?? ''), reason });
+      config[key] = SCHEMA[key].default;
+    }
+  }
+  return { config: resolved, problems };
+}
+
+/** The config with keys that do not apply reset to their defaults: the experiment a link can express. */
+export function canonical(config: Config): Config {
+  const c = { ...config } as Record<ConfigKey, unknown>;
+  for (const key of CONFIG_KEYS) if (!applies(key, config)) c[key] = SCHEMA[key].default;
+  return c as unknown as Config;
+}
+
+function encode(text: string): string {
+  // Commas are legal in a query and keep lists like milestones=32000,48000 readable.
+  return encodeURIComponent(text).replace(/%2C/gi, ',');
+}
+
+/** The canonical query string (no leading "?") of a config: non-default, applicable keys in table order. */
+export function toQuery(config: Config): string {
+  const parts: string[] = [];
+  for (const key of CONFIG_KEYS) {
+    const f = anyField(key);
+    const value = config[key];
+    if (!applies(key, config) || f.type.equals(value, f.default)) continue;
+    parts.push(`${encode(f.url)}=${encode(f.type.format(value))}`);
+  }
+  return parts.join('&');
+}

@@ -1,0 +1,118 @@
+/**
+ * The residual-unit variants of the paper, as data.
+ *
+ * Each entry says where the unit comes from (Fig. 2: what sits on the shortcut; Fig. 4: where BN and ReLU
+ * sit), its formula, which experiment keys parameterise it, and the paper's reported CIFAR-10 test error.
+ * The model issue adds one builder per id; nothing else in the code branches on a unit's name.
+ */
+
+export const UNIT_IDS = [
+  'original',
+  'scale',
+  'exclusive-gate',
+  'shortcut-gate',
+  'conv-shortcut',
+  'dropout-shortcut',
+  'bn-after-add',
+  'relu-before-add',
+  'relu-preact',
+  'full-preact',
+] as const;
+
+export type UnitId = (typeof UNIT_IDS)[number];
+
+/** Experiment keys that only some units read. */
+export type UnitParam = 'shortcutScale' | 'residualScale' | 'gateBias' | 'dropRate';
+
+/** A result the paper reports for this unit (CIFAR-10 test error, %, median of 5 runs; null = "fail", > 20%). */
+export interface PaperResult {
+  depth: number;
+  error: number | null;
+  /** The setting the number was measured at, when the unit has parameters (Table 1). */
+  setting?: string;
+}
+
+export interface UnitInfo {
+  id: UnitId;
+  figure: '2' | '4';
+  /** Panel letter in its figure, e.g. "(c)". */
+  panel: string;
+  title: string;
+  /** x_{l+1} as a function of x_l, in plain text. */
+  formula: string;
+  params: readonly UnitParam[];
+  /** Whether BN-ReLU come before the weight layers (changes the network's stem and head, see the Appendix). */
+  preActivation: boolean;
+  paper: readonly PaperResult[];
+}
+
+export const UNITS: Readonly<Record<UnitId, UnitInfo>> = {
+  original: {
+    id: 'original', figure: '2', panel: '(a)', title: 'Original (identity shortcut)',
+    formula: 'x_{l+1} = ReLU(x_l + F(x_l))', params: [], preActivation: false,
+    paper: [{ depth: 110, error: 6.61 }, { depth: 164, error: 5.93 }],
+  },
+  scale: {
+    id: 'scale', figure: '2', panel: '(b)', title: 'Constant scaling',
+    formula: 'x_{l+1} = ReLU(λ·x_l + s·F(x_l))', params: ['shortcutScale', 'residualScale'], preActivation: false,
+    paper: [
+      { depth: 110, error: null, setting: 'λ = 0, s = 1' },
+      { depth: 110, error: null, setting: 'λ = 0.5, s = 1' },
+      { depth: 110, error: 12.35, setting: 'λ = 0.5, s = 0.5' },
+    ],
+  },
+  'exclusive-gate': {
+    id: 'exclusive-gate', figure: '2', panel: '(c)', title: 'Exclusive gating',
+    formula: 'x_{l+1} = ReLU((1−g(x_l))·x_l + g(x_l)·F(x_l)),  g = σ(1×1 conv + b_g)', params: ['gateBias'],
+    preActivation: false,
+    paper: [
+      { depth: 110, error: null, setting: 'b_g = 0 … −5' },
+      { depth: 110, error: 8.7, setting: 'b_g = −6' },
+      { depth: 110, error: 9.81, setting: 'b_g = −7' },
+    ],
+  },
+  'shortcut-gate': {
+    id: 'shortcut-gate', figure: '2', panel: '(d)', title: 'Shortcut-only gating',
+    formula: 'x_{l+1} = ReLU((1−g(x_l))·x_l + F(x_l)),  g = σ(1×1 conv + b_g)', params: ['gateBias'],
+    preActivation: false,
+    paper: [
+      { depth: 110, error: 12.86, setting: 'b_g = 0' },
+      { depth: 110, error: 6.91, setting: 'b_g = −6' },
+    ],
+  },
+  'conv-shortcut': {
+    id: 'conv-shortcut', figure: '2', panel: '(e)', title: '1×1 conv shortcut',
+    formula: 'x_{l+1} = ReLU(BN(W_s x_l) + F(x_l))', params: [], preActivation: false,
+    paper: [{ depth: 110, error: 12.22 }],
+  },
+  'dropout-shortcut': {
+    id: 'dropout-shortcut', figure: '2', panel: '(f)', title: 'Dropout shortcut',
+    formula: 'x_{l+1} = ReLU(dropout(x_l) + F(x_l))', params: ['dropRate'], preActivation: false,
+    paper: [{ depth: 110, error: null, setting: 'dropout 0.5' }],
+  },
+  'bn-after-add': {
+    id: 'bn-after-add', figure: '4', panel: '(b)', title: 'BN after addition',
+    formula: 'x_{l+1} = ReLU(BN(x_l + F(x_l))),  F = conv-BN-ReLU-conv', params: [], preActivation: false,
+    paper: [{ depth: 110, error: 8.17 }, { depth: 164, error: 6.5 }],
+  },
+  'relu-before-add': {
+    id: 'relu-before-add', figure: '4', panel: '(c)', title: 'ReLU before addition',
+    formula: 'x_{l+1} = x_l + ReLU(F(x_l)),  F = conv-BN-ReLU-conv-BN', params: [], preActivation: false,
+    paper: [{ depth: 110, error: 7.84 }, { depth: 164, error: 6.14 }],
+  },
+  'relu-preact': {
+    id: 'relu-preact', figure: '4', panel: '(d)', title: 'ReLU-only pre-activation',
+    formula: 'x_{l+1} = x_l + F(x_l),  F = ReLU-conv-BN-ReLU-conv-BN', params: [], preActivation: true,
+    paper: [{ depth: 110, error: 6.71 }, { depth: 164, error: 5.91 }],
+  },
+  'full-preact': {
+    id: 'full-preact', figure: '4', panel: '(e)', title: 'Full pre-activation',
+    formula: 'x_{l+1} = x_l + F(x_l),  F = BN-ReLU-conv-BN-ReLU-conv', params: [], preActivation: true,
+    paper: [{ depth: 110, error: 6.37 }, { depth: 164, error: 5.46 }],
+  },
+};
+
+/** The units that read a given parameter: a parameter key is valid in a link only next to one of these. */
+export function unitsUsing(param: UnitParam): UnitId[] {
+  return UNIT_IDS.filter((id) => UNITS[id].params.includes(param));
+}

@@ -1,0 +1,31 @@
+import { BackendBadge } from './BackendBadge';
+import { ConfigForm } from './ConfigForm';
+import { Adjustments, DatasetNotice, LinkProblems } from './Notices';
+import { NetworkSummary, UnitSummary } from './Summary';
+
+export function App() {
+  return (
+    <div className="app">
+      <header className="top">
+        <div>
+          <h1>Identity Mappings in Deep Residual Networks</h1>
+          <p className="subtitle">
+            An interactive reproduction of He, Zhang, Ren &amp; Sun (ECCV 2016): pick a residual unit, train it in your
+            browser, and see why a clean identity path matters.
+          </p>
+        </div>
+        <BackendBadge />
+      </header>
+      <LinkProblems />
+      <Adjustments />
+      <DatasetNotice />
+      <main className="layout">
+        <ConfigForm />
+        <aside className="side">
+          <UnitSummary />
+          <NetworkSummary />
+        </aside>
+      </main>
+    </div>
+  );
+}
