@@ -1,16 +1,6 @@
 import { defineConfig } from '@playwright/test';
+import { CHROMIUM, CHROMIUM_ARGS } from './e2e/browser';
 
-// Debian's Chromium, never a downloaded browser. WebGPU needs --enable-unsafe-webgpu on Linux (headless it runs
-// on SwiftShader); the rest keeps Chromium quiet on an offline machine, as root.
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--enable-unsafe-webgpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 const PORT = Number(process.env.E2E_PORT ?? 4317);
 
 export default defineConfig({
@@ -29,7 +19,7 @@ export default defineConfig({
   },
   webServer: {
     // Tests run against the production build (npm test builds first), as users get it from `npm start`.
-    command: `npx vite preview --port ${PORT} --strictPort`,
+    command: `npx vite preview --port ${PORT} --strictPort --bypass-lock`,
     url: `http://localhost:${PORT}`,
     reuseExistingServer: false,
     timeout: 60_000,

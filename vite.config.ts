@@ -1,6 +1,6 @@
 import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vite';
-import { datasetIndexPlugin } from './scripts/datasetIndexPlugin';
+import { datasetIndexPlugin } from './scripts/datasetIndexPlugin.ts';
 
 // Cross-origin isolation (COOP/COEP) so SharedArrayBuffer, and with it threaded WASM, stays possible.
 const isolation = {

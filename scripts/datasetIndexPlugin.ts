@@ -6,7 +6,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Plugin } from 'vite';
-import { DATASET_INDEX_PATH, type DatasetIndex } from '../src/data/catalog';
+import { DATASET_INDEX_PATH, type DatasetIndex } from '../src/data/paths.ts';
 
 export function listDatasets(dataDir: string): DatasetIndex {
   if (!existsSync(dataDir)) return { datasets: [] };

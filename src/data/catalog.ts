@@ -4,12 +4,8 @@
  * Safe for the page: no tfjs here.
  */
 import { DATASETS, type DatasetId } from '../experiment/schema';
+import { DATASET_INDEX_PATH, type DatasetIndex } from './paths';
 
-export const DATASET_INDEX_PATH = 'data/index.json';
-
-export interface DatasetIndex {
-  datasets: { name: string }[];
-}
 
 export const DATASET_LABELS: Record<DatasetId, string> = {
   cifar10: 'CIFAR-10',

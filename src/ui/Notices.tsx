@@ -57,9 +57,8 @@ export function DatasetNotice() {
   return (
     <section className="notice notice-warn" role="status" data-testid="dataset-missing">
       <p>
-        <strong>{DATASET_LABELS[dataset]} is not available on this server.</strong> Add it on the server with{' '}
-        <code>npm run data -- {dataset}</code> (see the README, “Getting CIFAR”), or train now on the embedded demo set:
-        a small generated 10-class image set, not CIFAR.
+        <strong>{DATASET_LABELS[dataset]} is not available on this server</strong> (see the README, “Getting CIFAR”).
+        The embedded demo set needs no download: a small generated 10-class image set, not CIFAR.
       </p>
       <button type="button" onClick={() => edit('dataset', 'synthetic')}>
         Use the embedded demo set

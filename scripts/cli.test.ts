@@ -1,0 +1,31 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { withKeysTable } from '../src/experiment/docs';
+
+const root = new URL('..', import.meta.url).pathname;
+const summary = (link: string) =>
+  JSON.parse(execFileSync('npm', ['run', '--silent', 'summary', '--', link], { cwd: root, encoding: 'utf8' }));
+
+describe('npm run summary', () => {
+  it('prints the resolved config, no problems and the canonical query of a good link', () => {
+    const out = summary('unit=full-preact&depth=110&batch=64');
+    expect(out.config).toMatchObject({ unit: 'full-preact', depth: 110, batch: 64 });
+    expect(out.problems).toEqual([]);
+    expect(out.shareQuery).toBe('depth=110&batch=64');
+    expect(summary(out.shareQuery).config).toEqual(out.config);
+  });
+
+  it('lists each problem of a bad link, still prints a config and exits 0', () => {
+    const out = summary('http://localhost:4173/?depth=abc&unit=nope&batch=-1&zzz=1');
+    expect(out.problems).toHaveLength(4);
+    expect(out.config.depth).toBe(20);
+  });
+});
+
+describe('README', () => {
+  it('lists the URL keys exactly as the schema defines them (npm run docs:keys)', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    expect(readme).toBe(withKeysTable(readme));
+  });
+});
