@@ -19,7 +19,7 @@ export default defineConfig({
   },
   webServer: {
     // Tests run against the production build (npm test builds first), as users get it from `npm start`.
-    command: `npx vite preview --port ${PORT} --strictPort --bypass-lock`,
+    command: `npx vite preview --port ${PORT} --strictPort`,
     url: `http://localhost:${PORT}`,
     reuseExistingServer: false,
     timeout: 60_000,
