@@ -9,12 +9,12 @@ export const SCREENSHOTS = 'test-results/screenshots';
 export const test = base.extend<{ consoleErrors: string[] }>({
   consoleErrors: [
     async ({ page }, use) => {
-    const errors: string[] = [];
-    page.on('console', (m) => m.type() === 'error' && errors.push(`page: ${m.text()}`));
-    page.on('pageerror', (e) => errors.push(`page threw: ${e.message}`));
-    page.on('worker', (w) => w.on('console', (m) => m.type() === 'error' && errors.push(`worker: ${m.text()}`)));
-    await use(errors);
-    expect(errors, 'console errors').toEqual([]);
+      const errors: string[] = [];
+      page.on('console', (m) => m.type() === 'error' && errors.push(`page: ${m.text()}`));
+      page.on('pageerror', (e) => errors.push(`page threw: ${e.message}`));
+      page.on('worker', (w) => w.on('console', (m) => m.type() === 'error' && errors.push(`worker: ${m.text()}`)));
+      await use(errors);
+      expect(errors, 'console errors').toEqual([]);
     },
     { auto: true },
   ],

@@ -6,11 +6,15 @@ test('loads without console errors and runs the engine worker on WebGPU', async 
   await expect(badge).toHaveText(/^webgpu · .+/);
   await expect(page.getByTestId('backend-fallback')).toHaveCount(0);
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Identity Mappings in Deep Residual Networks');
+  await expect(page.getByTestId('params')).toContainText('269,722 trainable'); // ResNet-20, pre-activation
   await page.screenshot({ path: `${SCREENSHOTS}/default.png`, fullPage: true });
   expect(consoleErrors).toEqual([]);
 });
 
-test('a link with bad keys names each refused key with its reason, and can be dismissed', async ({ page, consoleErrors }) => {
+test('a link with bad keys names each refused key with its reason, and can be dismissed', async ({
+  page,
+  consoleErrors,
+}) => {
   await page.goto('/?depth=abc&unit=nope&batch=-1&zzz=1&seed=9');
   const problems = page.getByTestId('link-problems');
   await expect(problems).toContainText('4 refused keys');
@@ -61,6 +65,7 @@ test('a refused value is explained beside its field and leaves the link as it wa
   await expect(page.getByTestId('field-depth').getByRole('alert')).toHaveCount(0);
   await expect.poll(() => query(page)).toBe('depth=44');
   await expect(page.getByTestId('network-summary')).toContainText('21 (3 stages × 7)');
+  await expect(page.getByTestId('params')).toContainText('658,586 trainable');
   await backendSettled(page);
 });
 

@@ -14,6 +14,23 @@ describe('npm run summary', () => {
     expect(out.problems).toEqual([]);
     expect(out.shareQuery).toBe('depth=110&batch=64');
     expect(summary(out.shareQuery).config).toEqual(out.config);
+    expect(out.model).toEqual({
+      params: 1_736_058,
+      trainableParams: 1_727_962,
+      units: 54,
+      weightLayers: 110,
+      block: 'basic',
+    });
+  });
+
+  it('counts a ResNet-1001 from shapes', () => {
+    const out = summary('block=bottleneck&depth=1001');
+    expect(out.model).toMatchObject({
+      trainableParams: 10_327_706,
+      units: 333,
+      weightLayers: 1001,
+      block: 'bottleneck',
+    });
   });
 
   it('lists each problem of a bad link, still prints a config and exits 0', () => {

@@ -8,7 +8,10 @@ import { availableFrom } from './catalog';
 describe('dataset catalog', () => {
   it('always offers the embedded set, and the server sets its index lists', () => {
     expect(availableFrom(null)).toEqual(['synthetic']);
-    expect(availableFrom({ datasets: [{ name: 'cifar10' }, { name: 'bogus' }, { nope: 1 }] })).toEqual(['cifar10', 'synthetic']);
+    expect(availableFrom({ datasets: [{ name: 'cifar10' }, { name: 'bogus' }, { nope: 1 }] })).toEqual([
+      'cifar10',
+      'synthetic',
+    ]);
     expect(availableFrom('garbage')).toEqual(['synthetic']);
   });
 

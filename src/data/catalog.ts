@@ -6,7 +6,6 @@
 import { DATASETS, type DatasetId } from '../experiment/schema';
 import { DATASET_INDEX_PATH, type DatasetIndex } from './paths';
 
-
 export const DATASET_LABELS: Record<DatasetId, string> = {
   cifar10: 'CIFAR-10',
   cifar100: 'CIFAR-100',

@@ -32,13 +32,17 @@ describe('reading a link', () => {
     expect(r.problems).toEqual([{ key: 'depth', value: '21', reason: expect.stringMatching(/6n\+2/) }]);
     expect(r.config.depth).toBe(20);
     expect(parseQuery('block=bottleneck&depth=164').problems).toEqual([]);
-    expect(parseQuery('block=bottleneck&depth=110&convsPerUnit=1').problems.map((p) => p.key)).toEqual(['convsPerUnit']);
+    expect(parseQuery('block=bottleneck&depth=110&convsPerUnit=1').problems.map((p) => p.key)).toEqual([
+      'convsPerUnit',
+    ]);
     expect(parseQuery('convsPerUnit=1&depth=110').problems).toEqual([]);
   });
 
   it('refuses a parameter that does not apply to the chosen unit', () => {
     const r = parseQuery('unit=original&gateBias=-3');
-    expect(r.problems).toEqual([{ key: 'gateBias', value: '-3', reason: expect.stringMatching(/does not apply to unit original/) }]);
+    expect(r.problems).toEqual([
+      { key: 'gateBias', value: '-3', reason: expect.stringMatching(/does not apply to unit original/) },
+    ]);
     expect(r.config.gateBias).toBe(-6);
     expect(parseQuery('unit=exclusive-gate&gateBias=-3').config.gateBias).toBe(-3);
     expect(parseQuery('unit=scale&shortcutScale=0&residualScale=0.5').problems).toEqual([]);
@@ -113,7 +117,23 @@ describe('reading is total', () => {
   const keys = CONFIG_KEYS.map((k) => SCHEMA[k].url);
   const junk = fc.oneof(
     fc.string({ unit: 'binary', maxLength: 30 }),
-    fc.constantFrom('', 'NaN', 'Infinity', '-0', '1e400', '0x10', '%', '%zz', '%E0%A4%A', '1,,2', ' ', '+', '&', '=', '💥'),
+    fc.constantFrom(
+      '',
+      'NaN',
+      'Infinity',
+      '-0',
+      '1e400',
+      '0x10',
+      '%',
+      '%zz',
+      '%E0%A4%A',
+      '1,,2',
+      ' ',
+      '+',
+      '&',
+      '=',
+      '💥',
+    ),
   );
 
   it('never throws on 1,000 arbitrary strings and always yields a valid config', () => {
@@ -129,15 +149,30 @@ describe('reading is total', () => {
   it('reports a problem naming the key for 1,000 malformed links', () => {
     const badPair = fc.oneof(
       // a known key with a value its type refuses
-      fc.record({ key: fc.constantFrom('depth', 'batch', 'seed', 'iters', 'evalEvery', 'trainSubset'), value: fc.constantFrom('abc', '-1', '1.5', '1e9', '', 'NaN', '%zz') }),
-      fc.record({ key: fc.constantFrom('unit', 'block', 'dataset', 'backend'), value: junk.filter((v) => !/^[a-z0-9-]+$/.test(v)) }),
-      fc.record({ key: fc.constantFrom('lr', 'momentum', 'wd', 'warmupLr'), value: fc.constantFrom('-1', 'x', '1e999', 'NaN', '') }),
+      fc.record({
+        key: fc.constantFrom('depth', 'batch', 'seed', 'iters', 'evalEvery', 'trainSubset'),
+        value: fc.constantFrom('abc', '-1', '1.5', '1e9', '', 'NaN', '%zz'),
+      }),
+      fc.record({
+        key: fc.constantFrom('unit', 'block', 'dataset', 'backend'),
+        value: junk.filter((v) => !/^[a-z0-9-]+$/.test(v)),
+      }),
+      fc.record({
+        key: fc.constantFrom('lr', 'momentum', 'wd', 'warmupLr'),
+        value: fc.constantFrom('-1', 'x', '1e999', 'NaN', ''),
+      }),
       fc.record({ key: fc.constantFrom('augment', 'nesterov'), value: fc.constantFrom('maybe', '2', '', 'tru') }),
       fc.record({ key: fc.constant('milestones'), value: fc.constantFrom('3,2', 'a,b', '1,,2', '0', '') }),
       // a key that does not exist
-      fc.record({ key: fc.string({ minLength: 1, maxLength: 12 }).filter((k) => !keys.includes(k) && !/[&=#%+]/.test(k)), value: junk }),
+      fc.record({
+        key: fc.string({ minLength: 1, maxLength: 12 }).filter((k) => !keys.includes(k) && !/[&=#%+]/.test(k)),
+        value: junk,
+      }),
     );
-    const goodPair = fc.record({ key: fc.constantFrom('depth', 'batch', 'seed'), value: fc.constantFrom('32', '64', '7') });
+    const goodPair = fc.record({
+      key: fc.constantFrom('depth', 'batch', 'seed'),
+      value: fc.constantFrom('32', '64', '7'),
+    });
     fc.assert(
       fc.property(fc.array(fc.oneof(goodPair, badPair), { maxLength: 6 }), badPair, fc.nat(), (pairs, bad, at) => {
         const all = [...pairs];

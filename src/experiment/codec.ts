@@ -6,7 +6,16 @@
  * it refuses (unknown, malformed, out of bounds, breaking a rule, not applicable) is reported as a Problem and
  * that key keeps its default, so a half-broken link still opens the rest of the experiment.
  */
-import { anyField, applies, CONFIG_KEYS, defaults, describeApplicability, SCHEMA, type Config, type ConfigKey } from './schema';
+import {
+  anyField,
+  applies,
+  CONFIG_KEYS,
+  defaults,
+  describeApplicability,
+  SCHEMA,
+  type Config,
+  type ConfigKey,
+} from './schema';
 
 export interface Problem {
   /** The key as written in the link. */
@@ -78,7 +87,10 @@ export function parseQuery(input: string): ParsedLink {
   try {
     params = new URLSearchParams(queryOf(String(input)));
   } catch {
-    return { config: defaults(), problems: [{ key: '(link)', value: shown(String(input)), reason: 'not a readable query string' }] };
+    return {
+      config: defaults(),
+      problems: [{ key: '(link)', value: shown(String(input)), reason: 'not a readable query string' }],
+    };
   }
 
   // 1. Each key on its own: known? once? well-formed and in bounds?

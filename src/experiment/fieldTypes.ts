@@ -47,7 +47,8 @@ export function intType(min: number, max: number): FieldType<number> {
     .max(max, { error: `must be at most ${max}` });
   return {
     zod,
-    parse: (raw) => (INT_RE.test(raw.trim()) ? check(zod, Number(raw) + 0) : { ok: false, reason: 'must be a whole number' }),
+    parse: (raw) =>
+      INT_RE.test(raw.trim()) ? check(zod, Number(raw) + 0) : { ok: false, reason: 'must be a whole number' },
     format: (v) => String(v),
     bounds: `${min} – ${max}`,
     input: { kind: 'number', integer: true, min, max },
@@ -65,7 +66,8 @@ export function floatType(min: number, max: number, opts: { exclusiveMin?: boole
     .refine((v) => v <= max, { error: `must be at most ${max}` });
   return {
     zod,
-    parse: (raw) => (FLOAT_RE.test(raw.trim()) ? check(zod, Number(raw) + 0) : { ok: false, reason: 'must be a number' }),
+    parse: (raw) =>
+      FLOAT_RE.test(raw.trim()) ? check(zod, Number(raw) + 0) : { ok: false, reason: 'must be a number' },
     format: (v) => String(v),
     bounds: `${opts.exclusiveMin ? '>' : ''}${min} – ${max}`,
     input: { kind: 'number', integer: false, min, max },

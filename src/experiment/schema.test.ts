@@ -27,9 +27,25 @@ describe('schema table', () => {
   it('uses the paper defaults of NOTES.md', () => {
     const d = defaults();
     expect(d).toMatchObject({
-      unit: 'full-preact', shortcutScale: 0.5, residualScale: 1, gateBias: -6, dropRate: 0.5, depth: 20,
-      block: 'basic', convsPerUnit: 2, dataset: 'cifar10', batch: 128, lr: 0.1, momentum: 0.9, nesterov: false,
-      wd: 1e-4, iters: 64_000, milestones: [32_000, 48_000], warmupIters: 400, warmupLr: 0.01, augment: true,
+      unit: 'full-preact',
+      shortcutScale: 0.5,
+      residualScale: 1,
+      gateBias: -6,
+      dropRate: 0.5,
+      depth: 20,
+      block: 'basic',
+      convsPerUnit: 2,
+      dataset: 'cifar10',
+      batch: 128,
+      lr: 0.1,
+      momentum: 0.9,
+      nesterov: false,
+      wd: 1e-4,
+      iters: 64_000,
+      milestones: [32_000, 48_000],
+      warmupIters: 400,
+      warmupLr: 0.01,
+      augment: true,
       backend: 'webgpu',
     });
   });
@@ -63,7 +79,8 @@ describe('schema table', () => {
 
 describe('depth forms (6n+2, 9n+2, 3n+2)', () => {
   it('accepts the paper networks', () => {
-    for (const depth of [20, 32, 44, 56, 110, 1202]) expect(depthProblem({ depth, block: 'basic', convsPerUnit: 2 })).toBeNull();
+    for (const depth of [20, 32, 44, 56, 110, 1202])
+      expect(depthProblem({ depth, block: 'basic', convsPerUnit: 2 })).toBeNull();
     for (const depth of [164, 1001]) expect(depthProblem({ depth, block: 'bottleneck', convsPerUnit: 2 })).toBeNull();
     expect(depthProblem({ depth: 110, block: 'basic', convsPerUnit: 1 })).toBeNull();
   });
@@ -81,8 +98,20 @@ describe('depth forms (6n+2, 9n+2, 3n+2)', () => {
   });
 
   it('counts units and weight layers as the paper does', () => {
-    expect(shapeSummary({ depth: 110, block: 'basic', convsPerUnit: 2 })).toEqual({ unitsPerStage: 18, units: 54, weightLayers: 110 });
-    expect(shapeSummary({ depth: 164, block: 'bottleneck', convsPerUnit: 2 })).toEqual({ unitsPerStage: 18, units: 54, weightLayers: 164 });
-    expect(shapeSummary({ depth: 110, block: 'basic', convsPerUnit: 1 })).toEqual({ unitsPerStage: 36, units: 108, weightLayers: 110 });
+    expect(shapeSummary({ depth: 110, block: 'basic', convsPerUnit: 2 })).toEqual({
+      unitsPerStage: 18,
+      units: 54,
+      weightLayers: 110,
+    });
+    expect(shapeSummary({ depth: 164, block: 'bottleneck', convsPerUnit: 2 })).toEqual({
+      unitsPerStage: 18,
+      units: 54,
+      weightLayers: 164,
+    });
+    expect(shapeSummary({ depth: 110, block: 'basic', convsPerUnit: 1 })).toEqual({
+      unitsPerStage: 36,
+      units: 108,
+      weightLayers: 110,
+    });
   });
 });

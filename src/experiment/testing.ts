@@ -28,7 +28,9 @@ export const arbitraryConfig: fc.Arbitrary<Config> = fc
     nesterov: fc.boolean(),
     wd: float(0, 0.1),
     iters: fc.integer({ min: 1, max: 1_000_000 }),
-    milestones: fc.uniqueArray(fc.integer({ min: 1, max: 1_000_000 }), { maxLength: 8 }).map((xs) => xs.sort((a, b) => a - b)),
+    milestones: fc
+      .uniqueArray(fc.integer({ min: 1, max: 1_000_000 }), { maxLength: 8 })
+      .map((xs) => xs.sort((a, b) => a - b)),
     warmupIters: fc.integer({ min: 0, max: 1_000_000 }),
     warmupLr: float(1e-6, 10),
     evalEvery: fc.integer({ min: 1, max: 1_000_000 }),

@@ -11,7 +11,8 @@ export function backendText(b: BackendState): string {
 export function BackendBadge() {
   const backend = usePlayground((s) => s.backend);
   const fellBack = backend.status === 'ready' && backend.report.attempts.length > 0;
-  const attempts = backend.status === 'starting' ? [] : backend.status === 'ready' ? backend.report.attempts : backend.attempts;
+  const attempts =
+    backend.status === 'starting' ? [] : backend.status === 'ready' ? backend.report.attempts : backend.attempts;
   return (
     <div className={`backend backend-${backend.status}${fellBack ? ' backend-fallback' : ''}`}>
       <span className="backend-label">Backend</span>{' '}

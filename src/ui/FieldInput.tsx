@@ -7,7 +7,10 @@ function UnitOptions() {
   return (
     <>
       {(['2', '4'] as const).map((fig) => (
-        <optgroup key={fig} label={fig === '2' ? 'Fig. 2 — what sits on the shortcut' : 'Fig. 4 — where BN and ReLU sit'}>
+        <optgroup
+          key={fig}
+          label={fig === '2' ? 'Fig. 2 — what sits on the shortcut' : 'Fig. 4 — where BN and ReLU sit'}
+        >
           {UNIT_IDS.filter((id) => UNITS[id].figure === fig).map((id) => (
             <option key={id} value={id}>
               {UNITS[id].panel} {UNITS[id].title} ({id})
@@ -47,7 +50,13 @@ export function FieldInput({ name }: { name: ConfigKey }) {
   let input;
   if (hint.kind === 'bool') {
     input = (
-      <input id={id} type="checkbox" checked={value as boolean} aria-describedby={describedBy} onChange={(e) => commit(e.target.checked)} />
+      <input
+        id={id}
+        type="checkbox"
+        checked={value as boolean}
+        aria-describedby={describedBy}
+        onChange={(e) => commit(e.target.checked)}
+      />
     );
   } else if (hint.kind === 'enum') {
     input = (

@@ -54,8 +54,10 @@ async function prepareWebGPU(): Promise<string> {
     },
   });
   const info = adapter.info;
-  const isFallback = Boolean((info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter ??
-    (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter);
+  const isFallback = Boolean(
+    (info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter ??
+    (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter,
+  );
   if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
   tf.registerBackend('webgpu', () => new WebGPUBackend(device, info));
   return describeAdapter(info, isFallback);
@@ -69,7 +71,20 @@ function checkWebGL(): void {
 /** A small computation with a known answer, read back asynchronously (never dataSync on WebGPU). */
 async function check(): Promise<number> {
   const t0 = performance.now();
-  const out = tf.tidy(() => tf.relu(tf.matMul(tf.tensor2d([[1, -2], [3, 4]]), tf.tensor2d([[5, 6], [7, 8]]))));
+  const out = tf.tidy(() =>
+    tf.relu(
+      tf.matMul(
+        tf.tensor2d([
+          [1, -2],
+          [3, 4],
+        ]),
+        tf.tensor2d([
+          [5, 6],
+          [7, 8],
+        ]),
+      ),
+    ),
+  );
   const got = Array.from(await out.data());
   out.dispose();
   const want = [0, 0, 43, 50];

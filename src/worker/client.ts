@@ -13,7 +13,9 @@ export function startEngine(): EngineClient {
   const emit = (m: WorkerToPage) => listeners.forEach((l) => l(m));
   worker.addEventListener('message', (e: MessageEvent<WorkerToPage>) => emit(e.data));
   // A worker that fails to load or throws at the top level reports here, not through messages.
-  worker.addEventListener('error', (e) => emit({ type: 'worker-error', message: e.message || 'the engine worker failed to start' }));
+  worker.addEventListener('error', (e) =>
+    emit({ type: 'worker-error', message: e.message || 'the engine worker failed to start' }),
+  );
   return {
     send: (message) => worker.postMessage(message),
     onMessage: (listener) => {
