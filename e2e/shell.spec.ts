@@ -79,17 +79,6 @@ test('switching to bottleneck units moves depth to a valid one and says so', asy
   await backendSettled(page);
 });
 
-test('a missing dataset is named, and the embedded set is one click away', async ({ page }) => {
-  await page.goto('/');
-  const notice = page.getByTestId('dataset-missing');
-  await expect(notice).toContainText('CIFAR-10 is not available on this server');
-  await notice.getByRole('button', { name: 'Use the embedded demo set' }).click();
-  await expect(notice).toHaveCount(0);
-  await expect(page.getByLabel('Dataset')).toHaveValue('synthetic');
-  await expect.poll(() => query(page)).toBe('dataset=synthetic');
-  await backendSettled(page);
-});
-
 test('the backend key switches the worker to the backend asked for', async ({ page }) => {
   await page.goto('/?backend=wasm');
   await expect(await backendSettled(page)).toHaveText('wasm');

@@ -3,7 +3,7 @@
  * manifest.json each). Emitted into the build, and answered live by the dev server, so the page never asks
  * for a file that is not there.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Plugin } from 'vite';
 import { DATASET_INDEX_PATH, type DatasetIndex } from '../src/data/paths.ts';
@@ -14,7 +14,13 @@ export function listDatasets(dataDir: string): DatasetIndex {
     .filter((e) => e.isDirectory() && existsSync(join(dataDir, e.name, 'manifest.json')))
     .map((e) => e.name)
     .sort();
-  return { datasets: names.map((name) => ({ name })) };
+  const count = (shards: { records: number }[] = []) => shards.reduce((a, s) => a + s.records, 0);
+  return {
+    datasets: names.map((name) => {
+      const m = JSON.parse(readFileSync(join(dataDir, name, 'manifest.json'), 'utf8'));
+      return { name, trainImages: count(m.splits?.train), testImages: count(m.splits?.test), missing: m.missing ?? [] };
+    }),
+  };
 }
 
 export function datasetIndexPlugin(publicDir = 'public'): Plugin {

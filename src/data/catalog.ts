@@ -1,32 +1,82 @@
 /**
- * Which datasets this server has. `data/index.json` is written at build time (and served live by the dev
- * server) from the folders under public/data/ that hold a manifest; the embedded demo set needs no files.
- * Safe for the page: no tfjs here.
+ * Which datasets the playground can train on, and where each comes from: the embedded demo set (always), the
+ * server's data/index.json (written at build time, served live in development, from public/data/), and the
+ * datasets imported into this browser. Safe for the page: no tfjs here.
  */
 import { DATASETS, type DatasetId } from '../experiment/schema';
-import { DATASET_INDEX_PATH, type DatasetIndex } from './paths';
+import { listImported } from './browserStore';
+import { DATASET_INDEX_PATH } from './paths';
+import { SYNTHETIC_SIZES } from './synthetic';
 
 export const DATASET_LABELS: Record<DatasetId, string> = {
   cifar10: 'CIFAR-10',
   cifar100: 'CIFAR-100',
-  synthetic: 'the embedded demo set',
+  synthetic: 'Embedded demo set',
 };
 
-/** The embedded set is generated in the worker from a seed, so it is always available. */
-const ALWAYS_AVAILABLE: readonly DatasetId[] = ['synthetic'];
-
-export function availableFrom(index: unknown): DatasetId[] {
-  const names = new Set<string>(ALWAYS_AVAILABLE);
-  const list = (index as Partial<DatasetIndex> | null)?.datasets;
-  if (Array.isArray(list)) for (const d of list) if (typeof d?.name === 'string') names.add(d.name);
-  return DATASETS.filter((d) => names.has(d));
+export interface DatasetEntry {
+  dataset: DatasetId;
+  trainImages: number;
+  testImages: number;
+  where: 'embedded' | 'server' | 'browser';
+  /** Official files absent from a partial set. */
+  missing: string[];
 }
 
-export async function fetchAvailableDatasets(base = import.meta.env.BASE_URL): Promise<DatasetId[]> {
-  try {
-    const res = await fetch(`${base}${DATASET_INDEX_PATH}`, { cache: 'no-store' });
-    return availableFrom(res.ok ? await res.json() : null);
-  } catch {
-    return availableFrom(null);
-  }
+const EMBEDDED: DatasetEntry = {
+  dataset: 'synthetic',
+  trainImages: SYNTHETIC_SIZES.train,
+  testImages: SYNTHETIC_SIZES.test,
+  where: 'embedded',
+  missing: [],
+};
+
+const isDataset = (name: unknown): name is DatasetId => DATASETS.includes(name as DatasetId);
+
+/** Entries from the server's index; anything malformed is skipped. */
+export function serverEntries(index: unknown): DatasetEntry[] {
+  const list = (index as { datasets?: unknown } | null)?.datasets;
+  if (!Array.isArray(list)) return [];
+  return list
+    .filter((d): d is Record<string, unknown> => typeof d === 'object' && d !== null && isDataset(d.name))
+    .map((d) => ({
+      dataset: d.name as DatasetId,
+      trainImages: Number(d.trainImages) || 0,
+      testImages: Number(d.testImages) || 0,
+      where: 'server' as const,
+      missing: Array.isArray(d.missing) ? d.missing.map(String) : [],
+    }));
+}
+
+/** Every source, in the schema's dataset order; a dataset may appear twice (server and browser). */
+export function mergeCatalog(server: DatasetEntry[], browser: DatasetEntry[]): DatasetEntry[] {
+  const all = [EMBEDDED, ...server, ...browser];
+  return DATASETS.flatMap((d) => all.filter((e) => e.dataset === d));
+}
+
+/** The copy of a dataset the engine should load: the one with most training images, the server's on a tie. */
+export function chooseEntry(entries: DatasetEntry[] | null, dataset: DatasetId): DatasetEntry | null {
+  const rank = { embedded: 2, server: 1, browser: 0 };
+  const copies = (entries ?? []).filter((e) => e.dataset === dataset);
+  copies.sort((a, b) => b.trainImages - a.trainImages || rank[b.where] - rank[a.where]);
+  return copies[0] ?? null;
+}
+
+export async function fetchCatalog(base = import.meta.env.BASE_URL): Promise<DatasetEntry[]> {
+  const server = await fetch(`${base}${DATASET_INDEX_PATH}`, { cache: 'no-store' })
+    .then((r) => (r.ok ? r.json() : null))
+    .then(serverEntries)
+    .catch(() => []);
+  const browser = await listImported()
+    .then((ms) =>
+      ms.map((m) => ({
+        dataset: m.dataset,
+        trainImages: m.splits.train.reduce((a, s) => a + s.records, 0),
+        testImages: m.splits.test.reduce((a, s) => a + s.records, 0),
+        where: 'browser' as const,
+        missing: m.missing,
+      })),
+    )
+    .catch(() => []);
+  return mergeCatalog(server, browser);
 }

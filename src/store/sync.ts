@@ -1,7 +1,8 @@
 /**
  * Wiring between the store and the outside world: the address bar (always the canonical link of the current
- * config) and the engine worker (told whenever the backend key changes).
+ * config), the engine worker (backend, dataset loading, imports) and the dataset catalog.
  */
+import { chooseEntry, fetchCatalog } from '../data/catalog';
 import { parseQuery, toQuery } from '../experiment/codec';
 import type { EngineClient } from '../worker/client';
 import type { PlaygroundStore } from './playground';
@@ -24,27 +25,77 @@ export function syncWithAddressBar(store: PlaygroundStore): () => void {
   });
 }
 
-/** Starts the backend the config asks for, and again each time the backend key changes. */
+/** Re-reads the catalog (server index, this browser's imports). */
+export async function refreshCatalog(store: PlaygroundStore): Promise<void> {
+  store.getState().setDatasets(await fetchCatalog());
+}
+
+/**
+ * Starts the backend the config asks for (again whenever the backend key changes), loads the chosen dataset
+ * into the worker as soon as it is available, and routes import progress into the store.
+ */
 export function syncWithEngine(store: PlaygroundStore, engine: EngineClient): () => void {
-  const init = (backend = store.getState().config.backend) => {
+  store.setState({ engine });
+  const initBackend = (backend = store.getState().config.backend) => {
     store.getState().setBackend({ status: 'starting', requested: backend });
     engine.send({ type: 'init-backend', backend });
   };
+  let prepared = '';
+  const prepareDataset = () => {
+    const { config, datasets } = store.getState();
+    const entry = chooseEntry(datasets, config.dataset);
+    const key = `${config.dataset}@${entry?.where}:${config.dataset === 'synthetic' ? config.seed : ''}`;
+    if (!entry || key === prepared) return;
+    prepared = key;
+    store.setState({ engineDataset: null });
+    engine.send({ type: 'prepare-dataset', dataset: config.dataset, where: entry.where, seed: config.seed });
+  };
+
   const offMessages = engine.onMessage((m) => {
-    const requested = store.getState().config.backend;
-    // A report for an earlier request is stale: the answer to the latest one is on its way.
-    if (m.type === 'backend-ready' && m.report.requested === requested) {
-      store.getState().setBackend({ status: 'ready', report: m.report });
-    } else if (m.type === 'backend-failed' && m.requested === requested) {
-      store.getState().setBackend({ status: 'failed', requested, attempts: m.attempts });
-    } else if (m.type === 'worker-error') {
-      store.getState().setBackend({ status: 'failed', requested, attempts: [], message: m.message });
+    const state = store.getState();
+    const requested = state.config.backend;
+    switch (m.type) {
+      // A backend report for an earlier request is stale: the answer to the latest one is on its way.
+      case 'backend-ready':
+        if (m.report.requested === requested) state.setBackend({ status: 'ready', report: m.report });
+        break;
+      case 'backend-failed':
+        if (m.requested === requested) state.setBackend({ status: 'failed', requested, attempts: m.attempts });
+        break;
+      case 'worker-error':
+        state.setBackend({ status: 'failed', requested, attempts: [], message: m.message });
+        break;
+      case 'dataset-progress':
+        store.setState({ engineDataset: { ...m.load, status: m.load.done ? 'ready' : 'loading' } });
+        break;
+      case 'dataset-failed':
+        store.setState({ engineDataset: { dataset: m.dataset, status: 'failed', message: m.message } });
+        break;
+      case 'import-progress':
+        store.setState({ importState: { status: 'running', progress: m.progress } });
+        break;
+      case 'import-done':
+        store.setState({ importState: { status: 'done', result: m.result } });
+        if (m.result.dataset === state.config.dataset) prepared = ''; // load the new copy
+        void refreshCatalog(store);
+        break;
+      case 'import-failed':
+        store.setState({ importState: { status: 'failed', message: m.message } });
+        break;
     }
   });
-  init();
+  initBackend();
   const offStore = store.subscribe((s, prev) => {
-    if (s.config.backend !== prev.config.backend) init(s.config.backend);
+    if (s.config.backend !== prev.config.backend) initBackend(s.config.backend);
+    if (
+      s.config.dataset !== prev.config.dataset ||
+      s.config.seed !== prev.config.seed ||
+      s.datasets !== prev.datasets
+    ) {
+      prepareDataset();
+    }
   });
+  prepareDataset();
   return () => {
     offMessages();
     offStore();

@@ -1,5 +1,6 @@
 import { BackendBadge } from './BackendBadge';
 import { ConfigForm } from './ConfigForm';
+import { Datasets } from './Datasets';
 import { Adjustments, DatasetNotice, LinkProblems } from './Notices';
 import { NetworkSummary, UnitSummary } from './Summary';
 
@@ -24,6 +25,7 @@ export function App() {
         <aside className="side">
           <UnitSummary />
           <NetworkSummary />
+          <Datasets />
         </aside>
       </main>
     </div>

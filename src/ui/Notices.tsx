@@ -1,6 +1,7 @@
 import { DATASET_LABELS } from '../data/catalog';
 import { SCHEMA } from '../experiment/schema';
 import { usePlayground } from '../store';
+import { ImportButton } from './Datasets';
 
 /** The refused keys of the link the page was opened with, each with its reason. */
 export function LinkProblems() {
@@ -51,18 +52,23 @@ export function Adjustments() {
 /** Says when the chosen dataset is not on this server, and offers the embedded set in one click. */
 export function DatasetNotice() {
   const dataset = usePlayground((s) => s.config.dataset);
-  const available = usePlayground((s) => s.availableDatasets);
+  const entries = usePlayground((s) => s.datasets);
   const edit = usePlayground((s) => s.edit);
-  if (available === null || available.includes(dataset)) return null;
+  if (entries === null || entries.some((e) => e.dataset === dataset)) return null;
   return (
     <section className="notice notice-warn" role="status" data-testid="dataset-missing">
       <p>
-        <strong>{DATASET_LABELS[dataset]} is not available on this server</strong> (see the README, “Getting CIFAR”).
-        The embedded demo set needs no download: a small generated 10-class image set, not CIFAR.
+        <strong>{DATASET_LABELS[dataset]} is not available yet</strong>, neither on this server nor in this browser.
+        Import the official <code>{dataset === 'cifar100' ? 'cifar-100' : 'cifar-10'}-binary.tar.gz</code> here (it is
+        checked and kept in this browser), or put it on the server with <code>npm run data -- {dataset}</code>. The
+        embedded demo set needs no download: a small generated 10-class image set, not CIFAR.
       </p>
-      <button type="button" onClick={() => edit('dataset', 'synthetic')}>
-        Use the embedded demo set
-      </button>
+      <div className="notice-actions">
+        <ImportButton label="Import the official tarball…" />
+        <button type="button" onClick={() => edit('dataset', 'synthetic')}>
+          Use the embedded demo set
+        </button>
+      </div>
     </section>
   );
 }

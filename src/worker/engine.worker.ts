@@ -2,13 +2,72 @@
  * The engine worker: owns tfjs and the accelerator. For now it sets up the backend the experiment asks for
  * and reports what actually runs; the training loop joins it in the engine issue.
  */
+import { saveDataset } from '../data/browserStore';
+import { DataError } from '../data/errors';
+import { importFiles } from '../data/importer';
+import { loadDataset, type LoadedDataset } from '../data/source';
 import { selectBackend } from './backends';
 import type { PageToWorker, WorkerPort } from './protocol';
 
 const port = self as unknown as WorkerPort;
 
+/** The dataset in memory, keyed by name (and seed for the generated set); the training loop reads it. */
+let dataset: { key: string; data: Promise<LoadedDataset> } | null = null;
+
+async function prepareDataset(
+  name: LoadedDataset['dataset'],
+  where: LoadedDataset['where'],
+  seed: number,
+): Promise<void> {
+  const key = `${name}@${where}:${name === 'synthetic' ? seed : ''}`;
+  if (dataset?.key !== key) {
+    let ms = 0;
+    const data = loadDataset(name, where, seed, (d, e) => {
+      ms += e.ms;
+      const trainLoaded = d.train.reduce((a, s) => a + s.count, 0);
+      port.postMessage({
+        type: 'dataset-progress',
+        load: {
+          dataset: name,
+          where: d.where,
+          trainLoaded,
+          trainTotal: d.trainTotal,
+          testImages: d.test.count,
+          ms,
+          done: trainLoaded >= d.trainTotal,
+        },
+      });
+    });
+    dataset = { key, data };
+  }
+  try {
+    await dataset.data;
+  } catch (e) {
+    dataset = null;
+    port.postMessage({ type: 'dataset-failed', dataset: name, message: (e as Error).message });
+  }
+}
+
 async function handle(msg: PageToWorker): Promise<void> {
   switch (msg.type) {
+    case 'prepare-dataset':
+      await prepareDataset(msg.dataset, msg.where, msg.seed);
+      break;
+    case 'import-dataset':
+      try {
+        const result = await importFiles(msg.files, saveDataset, (progress) =>
+          port.postMessage({ type: 'import-progress', progress }),
+        );
+        if (dataset?.key.startsWith(`${result.dataset}@browser`)) dataset = null; // reload the new copy next time
+        port.postMessage({ type: 'import-done', result });
+      } catch (e) {
+        port.postMessage({
+          type: 'import-failed',
+          message: (e as Error).message,
+          code: e instanceof DataError ? e.code : 'other',
+        });
+      }
+      break;
     case 'init-backend': {
       const result = await selectBackend(msg.backend);
       port.postMessage(

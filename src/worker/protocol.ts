@@ -2,7 +2,9 @@
  * The one typed protocol between the page and the engine worker. Nothing else crosses the boundary:
  * the page never runs tfjs ops, the worker never touches the DOM.
  */
-import type { BackendName } from '../experiment/schema';
+import type { DataErrorCode } from '../data/errors';
+import type { ImportProgress, ImportResult } from '../data/importer';
+import type { BackendName, DatasetId } from '../experiment/schema';
 
 /** One backend the worker tried and why it was not used. */
 export interface BackendAttempt {
@@ -21,11 +23,33 @@ export interface BackendReport {
   checkMs: number;
 }
 
-export type PageToWorker = { type: 'init-backend'; backend: BackendName };
+/** How far the engine has loaded a dataset (sent after each shard). */
+export interface DatasetLoad {
+  dataset: DatasetId;
+  where: 'embedded' | 'server' | 'browser';
+  trainLoaded: number;
+  trainTotal: number;
+  testImages: number;
+  /** Worker time spent fetching/reading and checking shards so far. */
+  ms: number;
+  done: boolean;
+}
+
+export type PageToWorker =
+  | { type: 'init-backend'; backend: BackendName }
+  /** Load a dataset ahead of training (seed matters for the embedded set, which is generated from it). */
+  | { type: 'prepare-dataset'; dataset: DatasetId; where: DatasetLoad['where']; seed: number }
+  /** The user's CIFAR tarball or .bin files, to validate and store in this browser. */
+  | { type: 'import-dataset'; files: File[] };
 
 export type WorkerToPage =
   | { type: 'backend-ready'; report: BackendReport }
   | { type: 'backend-failed'; requested: BackendName; attempts: BackendAttempt[] }
+  | { type: 'dataset-progress'; load: DatasetLoad }
+  | { type: 'dataset-failed'; dataset: DatasetId; message: string }
+  | { type: 'import-progress'; progress: ImportProgress }
+  | { type: 'import-done'; result: ImportResult }
+  | { type: 'import-failed'; message: string; code: DataErrorCode | 'other' }
   | { type: 'worker-error'; message: string };
 
 /** The worker's side of the port, typed (the worker's global scope is not in the page's DOM typings). */
