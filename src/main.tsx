@@ -9,6 +9,8 @@ import './ui/styles.css';
 syncWithAddressBar(usePlayground);
 syncWithEngine(usePlayground, startEngine());
 void refreshCatalog(usePlayground);
+// Read-only handle for automation (npm run experiment reads run histories through it).
+(window as unknown as { playground: typeof usePlayground }).playground = usePlayground;
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

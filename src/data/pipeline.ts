@@ -95,13 +95,15 @@ export function rangeIndices(start: number, end: number): Uint32Array {
 
 /**
  * Planar bytes of n images → float32 NHWC [n, 32, 32, 3], (value − mean[c]) / std[c] on the 0–255 scale.
- * Only the upload happens in JS; layout change, cast and normalisation are backend ops.
+ * Only the copy into a Float32Array happens in JS; layout change and normalisation are backend ops.
  */
 export function toNormalizedImages(pixels: Uint8Array, n: number, norm: ChannelStats): tf.Tensor4D {
   if (pixels.length < n * PIXEL_BYTES) throw new RangeError(`${pixels.length} bytes hold fewer than ${n} images`);
   return tf.tidy(() => {
-    const planar = tf.tensor4d(pixels.subarray(0, n * PIXEL_BYTES), [n, CHANNELS, IMAGE_SIZE, IMAGE_SIZE], 'int32');
-    const nhwc = tf.cast(tf.transpose(planar, [0, 2, 3, 1]), 'float32');
+    // An explicit Float32Array: tfjs's WebGPU backend uploads a Uint8Array's raw bytes as if they were the
+    // tensor's dtype (all zeros here, measured), where the CPU backend converts. One JS copy, no per-pixel math.
+    const planar = tf.tensor4d(new Float32Array(pixels.subarray(0, n * PIXEL_BYTES)), [n, CHANNELS, IMAGE_SIZE, IMAGE_SIZE]);
+    const nhwc = tf.transpose(planar, [0, 2, 3, 1]);
     return tf.div(tf.sub(nhwc, tf.tensor1d(norm.mean)), tf.tensor1d(norm.std)) as tf.Tensor4D;
   });
 }

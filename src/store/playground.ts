@@ -9,7 +9,16 @@ import type { Problem } from '../experiment/codec';
 import { editConfig, type Adjustment } from '../experiment/edit';
 import type { Config, ConfigKey } from '../experiment/schema';
 import type { EngineClient } from '../worker/client';
-import type { BackendAttempt, BackendReport, DatasetLoad } from '../worker/protocol';
+import { chooseEntry } from '../data/catalog';
+import type {
+  BackendAttempt,
+  BackendReport,
+  DatasetLoad,
+  EvalPoint,
+  RunInfo,
+  RunStatus,
+  TrainPoint,
+} from '../worker/protocol';
 
 export type BackendState =
   | { status: 'starting'; requested: Config['backend'] }
@@ -25,6 +34,21 @@ export type ImportState =
 export type EngineDataset =
   (DatasetLoad & { status: 'loading' | 'ready' }) | { dataset: Config['dataset']; status: 'failed'; message: string };
 
+/** One training run as the page knows it: its config, what the worker reported, and its whole history. */
+export interface RunRecord {
+  id: string;
+  config: Config;
+  status: RunStatus;
+  info?: RunInfo;
+  message?: string;
+  train: TrainPoint[];
+  evals: EvalPoint[];
+  lrChanges: { iter: number; lr: number }[];
+  startedAt: number;
+}
+
+export const ACTIVE: readonly RunStatus[] = ['starting', 'running', 'paused'];
+
 export interface PlaygroundState {
   config: Config;
   /** Problems of the link the page was opened with; cleared by dismissing. */
@@ -38,6 +62,7 @@ export interface PlaygroundState {
   /** What the engine worker holds of the chosen dataset. */
   engineDataset: EngineDataset | null;
   engine: EngineClient | null;
+  runs: RunRecord[];
 
   loadLink(config: Config, problems: Problem[]): void;
   /** Returns the reason when the value is refused (the config is then unchanged). */
@@ -47,6 +72,13 @@ export interface PlaygroundState {
   setDatasets(list: DatasetEntry[]): void;
   /** Hands the user's files to the worker for import. */
   importDatasetFiles(files: File[]): void;
+  /** Starts a run of the current config; returns why not when it cannot start. */
+  startRun(): string | null;
+  pauseRun(): void;
+  resumeRun(): void;
+  stopRun(): void;
+  setRunLr(lr: number): void;
+  updateRun(id: string, change: (r: RunRecord) => Partial<RunRecord>): void;
 }
 
 export function createPlaygroundStore(initial: Config) {
@@ -59,6 +91,7 @@ export function createPlaygroundStore(initial: Config) {
     importState: { status: 'idle' },
     engineDataset: null,
     engine: null,
+    runs: [],
 
     loadLink: (config, problems) => set({ config, linkProblems: problems, adjustments: [] }),
     edit: (key, raw) => {
@@ -70,6 +103,31 @@ export function createPlaygroundStore(initial: Config) {
     dismissLinkProblems: () => set({ linkProblems: [] }),
     setBackend: (backend) => set({ backend }),
     setDatasets: (datasets) => set({ datasets }),
+    startRun: () => {
+      const { engine, config, datasets, runs } = get();
+      if (!engine) return 'the engine worker is not running';
+      if (runs.some((r) => ACTIVE.includes(r.status))) return 'a run is already in progress';
+      const entry = chooseEntry(datasets, config.dataset);
+      if (!entry) return `${config.dataset} is not available`;
+      const id = `run-${runs.length + 1}-${Date.now().toString(36)}`;
+      const run: RunRecord = {
+        id,
+        config,
+        status: 'starting',
+        train: [],
+        evals: [],
+        lrChanges: [],
+        startedAt: Date.now(),
+      };
+      set({ runs: [...runs, run] });
+      engine.send({ type: 'start-run', runId: id, config, where: entry.where });
+      return null;
+    },
+    pauseRun: () => get().engine?.send({ type: 'pause-run' }),
+    resumeRun: () => get().engine?.send({ type: 'resume-run' }),
+    stopRun: () => get().engine?.send({ type: 'stop-run' }),
+    setRunLr: (lr) => get().engine?.send({ type: 'set-lr', lr }),
+    updateRun: (id, change) => set({ runs: get().runs.map((r) => (r.id === id ? { ...r, ...change(r) } : r)) }),
     importDatasetFiles: (files) => {
       const engine = get().engine;
       if (!engine || files.length === 0) return;

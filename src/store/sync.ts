@@ -82,6 +82,22 @@ export function syncWithEngine(store: PlaygroundStore, engine: EngineClient): ()
       case 'import-failed':
         store.setState({ importState: { status: 'failed', message: m.message } });
         break;
+      case 'run-status':
+        state.updateRun(m.runId, () => ({
+          status: m.status,
+          ...(m.info && { info: m.info }),
+          ...(m.message && { message: m.message }),
+        }));
+        break;
+      case 'run-train':
+        state.updateRun(m.runId, (r) => ({ train: [...r.train, m.point] }));
+        break;
+      case 'run-eval':
+        state.updateRun(m.runId, (r) => ({ evals: [...r.evals, m.point] }));
+        break;
+      case 'run-lr':
+        state.updateRun(m.runId, (r) => ({ lrChanges: [...r.lrChanges, { iter: m.iter, lr: m.lr }] }));
+        break;
     }
   });
   initBackend();

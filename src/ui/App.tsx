@@ -2,6 +2,7 @@ import { BackendBadge } from './BackendBadge';
 import { ConfigForm } from './ConfigForm';
 import { Datasets } from './Datasets';
 import { Adjustments, DatasetNotice, LinkProblems } from './Notices';
+import { RunPanel } from './RunPanel';
 import { NetworkSummary, UnitSummary } from './Summary';
 
 export function App() {
@@ -23,6 +24,7 @@ export function App() {
       <main className="layout">
         <ConfigForm />
         <aside className="side">
+          <RunPanel />
           <UnitSummary />
           <NetworkSummary />
           <Datasets />

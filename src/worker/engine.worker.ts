@@ -7,6 +7,7 @@ import { DataError } from '../data/errors';
 import { importFiles } from '../data/importer';
 import { loadDataset, type LoadedDataset } from '../data/source';
 import { selectBackend } from './backends';
+import { Run } from './run';
 import type { PageToWorker, WorkerPort } from './protocol';
 
 const port = self as unknown as WorkerPort;
@@ -14,11 +15,13 @@ const port = self as unknown as WorkerPort;
 /** The dataset in memory, keyed by name (and seed for the generated set); the training loop reads it. */
 let dataset: { key: string; data: Promise<LoadedDataset> } | null = null;
 
+let run: Run | null = null;
+
 async function prepareDataset(
   name: LoadedDataset['dataset'],
   where: LoadedDataset['where'],
   seed: number,
-): Promise<void> {
+): Promise<LoadedDataset | null> {
   const key = `${name}@${where}:${name === 'synthetic' ? seed : ''}`;
   if (dataset?.key !== key) {
     let ms = 0;
@@ -41,15 +44,32 @@ async function prepareDataset(
     dataset = { key, data };
   }
   try {
-    await dataset.data;
+    return await dataset.data;
   } catch (e) {
     dataset = null;
     port.postMessage({ type: 'dataset-failed', dataset: name, message: (e as Error).message });
+    return null;
   }
 }
 
 async function handle(msg: PageToWorker): Promise<void> {
   switch (msg.type) {
+    case 'start-run': {
+      const { config, where } = msg;
+      run = new Run(
+        msg.runId,
+        config,
+        (m) => port.postMessage(m),
+        async () => {
+          const d = await prepareDataset(config.dataset, where, config.seed);
+          if (!d) throw new Error(`the dataset ${config.dataset} could not be loaded`);
+          return d;
+        },
+      );
+      await run.execute(); // later queued work (a backend switch, another run) waits for this run to end
+      run = null;
+      break;
+    }
     case 'prepare-dataset':
       await prepareDataset(msg.dataset, msg.where, msg.seed);
       break;
@@ -80,10 +100,16 @@ async function handle(msg: PageToWorker): Promise<void> {
   }
 }
 
-// Messages are handled one at a time: two backend switches must never interleave inside tfjs.
+// Messages are handled one at a time: two backend switches must never interleave inside tfjs, and nothing else
+// touches tfjs while a run trains. Controls of the running run act at once, between its iterations.
 let queue = Promise.resolve();
 port.addEventListener('message', (event: MessageEvent<PageToWorker>) => {
-  queue = queue.then(() => handle(event.data));
+  const msg = event.data;
+  if (msg.type === 'pause-run') run?.pause();
+  else if (msg.type === 'resume-run') run?.resume();
+  else if (msg.type === 'stop-run') run?.stop();
+  else if (msg.type === 'set-lr') run?.setLr(msg.lr);
+  else queue = queue.then(() => handle(msg));
 });
 
 port.addEventListener('unhandledrejection', (event) => {

@@ -4,7 +4,7 @@
  */
 import type { DataErrorCode } from '../data/errors';
 import type { ImportProgress, ImportResult } from '../data/importer';
-import type { BackendName, DatasetId } from '../experiment/schema';
+import type { BackendName, Config, DatasetId } from '../experiment/schema';
 
 /** One backend the worker tried and why it was not used. */
 export interface BackendAttempt {
@@ -35,12 +35,51 @@ export interface DatasetLoad {
   done: boolean;
 }
 
+export type RunStatus = 'starting' | 'running' | 'paused' | 'finished' | 'stopped' | 'diverged' | 'failed';
+
+/** What a run runs on, sent once it has started. */
+export interface RunInfo {
+  backend: BackendName;
+  adapter: string | null;
+  /** Backends that failed before the one in use, with their reasons. */
+  fallbacks: BackendAttempt[];
+  trainableParams: number;
+  trainImages: number;
+  testImages: number;
+}
+
+/** Training metrics since the previous point (the worker sends a few points a second at most). */
+export interface TrainPoint {
+  iter: number;
+  epoch: number;
+  /** Mean training loss over the iterations since the previous point. */
+  loss: number;
+  lr: number;
+  imagesPerSec: number;
+  elapsedMs: number;
+}
+
+export interface EvalPoint {
+  iter: number;
+  epoch: number;
+  testError: number;
+  testLoss: number;
+  /** tf.memory().numTensors after the evaluation: constant once warm, or something leaks. */
+  tensors: number;
+  elapsedMs: number;
+}
+
 export type PageToWorker =
   | { type: 'init-backend'; backend: BackendName }
   /** Load a dataset ahead of training (seed matters for the embedded set, which is generated from it). */
   | { type: 'prepare-dataset'; dataset: DatasetId; where: DatasetLoad['where']; seed: number }
   /** The user's CIFAR tarball or .bin files, to validate and store in this browser. */
-  | { type: 'import-dataset'; files: File[] };
+  | { type: 'import-dataset'; files: File[] }
+  | { type: 'start-run'; runId: string; config: Config; where: DatasetLoad['where'] }
+  | { type: 'pause-run' }
+  | { type: 'resume-run' }
+  | { type: 'stop-run' }
+  | { type: 'set-lr'; lr: number };
 
 export type WorkerToPage =
   | { type: 'backend-ready'; report: BackendReport }
@@ -50,6 +89,10 @@ export type WorkerToPage =
   | { type: 'import-progress'; progress: ImportProgress }
   | { type: 'import-done'; result: ImportResult }
   | { type: 'import-failed'; message: string; code: DataErrorCode | 'other' }
+  | { type: 'run-status'; runId: string; status: RunStatus; info?: RunInfo; message?: string }
+  | { type: 'run-train'; runId: string; point: TrainPoint }
+  | { type: 'run-eval'; runId: string; point: EvalPoint }
+  | { type: 'run-lr'; runId: string; iter: number; lr: number }
   | { type: 'worker-error'; message: string };
 
 /** The worker's side of the port, typed (the worker's global scope is not in the page's DOM typings). */

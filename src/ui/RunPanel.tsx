@@ -1,0 +1,191 @@
+import { useState } from 'react';
+import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { DATASET_LABELS } from '../data/catalog';
+import { ACTIVE, type RunRecord } from '../store/playground';
+import { usePlayground } from '../store';
+
+const fmt = (n: number, digits = 0) =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+function duration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return s < 60
+    ? `${s} s`
+    : s < 3600
+      ? `${Math.floor(s / 60)} min ${s % 60} s`
+      : `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+}
+
+/** A clear sentence for every state a run can be in. */
+export function runMessage(r: RunRecord): string {
+  const last = r.train.at(-1);
+  switch (r.status) {
+    case 'starting':
+      return 'Starting: backend, dataset and network…';
+    case 'running':
+      return `Running on ${r.info?.backend ?? '…'}${r.info?.adapter ? ` (${r.info.adapter})` : ''}.`;
+    case 'paused':
+      return `Paused at iteration ${fmt(last?.iter ?? 0)}.`;
+    case 'finished':
+      return `Finished ${fmt(r.config.iters)} iterations.`;
+    case 'stopped':
+      return `Stopped at iteration ${fmt(last?.iter ?? 0)}.`;
+    case 'diverged':
+      return `Diverged: ${r.message ?? 'the training loss is no longer finite'}. The paper counts such runs as “fail”.`;
+    case 'failed':
+      return `Failed: ${r.message ?? 'unknown error'}. The page is still usable; start another run.`;
+  }
+}
+
+/** Training loss (dashed, left) and test error (solid, right) against iterations, as the paper's figures. */
+function RunChart({ run }: { run: RunRecord }) {
+  const byIter = new Map<number, { iter: number; loss?: number; error?: number }>();
+  for (const p of run.train) byIter.set(p.iter, { iter: p.iter, loss: p.loss });
+  for (const e of run.evals) byIter.set(e.iter, { ...byIter.get(e.iter), iter: e.iter, error: e.testError });
+  const data = [...byIter.values()].sort((a, b) => a.iter - b.iter);
+  if (data.length === 0) return null;
+  return (
+    <div className="chart" data-testid="run-chart">
+      <ResponsiveContainer width="100%" height={220}>
+        <LineChart data={data} margin={{ top: 8, right: 8, bottom: 4, left: 0 }}>
+          <CartesianGrid stroke="#e5e7eb" />
+          <XAxis dataKey="iter" type="number" domain={[0, 'dataMax']} tickFormatter={(v: number) => fmt(v)} />
+          <YAxis yAxisId="loss" orientation="left" width={44} />
+          <YAxis yAxisId="error" orientation="right" width={44} domain={[0, 100]} unit="%" />
+          <Tooltip />
+          <Legend />
+          <Line
+            yAxisId="loss"
+            dataKey="loss"
+            name="training loss"
+            stroke="#2458c6"
+            strokeDasharray="5 3"
+            dot={false}
+            connectNulls
+            isAnimationActive={false}
+          />
+          <Line
+            yAxisId="error"
+            dataKey="error"
+            name="test error (%)"
+            stroke="#b42318"
+            dot
+            connectNulls
+            isAnimationActive={false}
+          />
+        </LineChart>
+      </ResponsiveContainer>
+    </div>
+  );
+}
+
+/** Start, pause, resume, stop; the learning rate of a running run; progress and what the run says. */
+export function RunPanel() {
+  const config = usePlayground((s) => s.config);
+  const runs = usePlayground((s) => s.runs);
+  const datasets = usePlayground((s) => s.datasets);
+  const { startRun, pauseRun, resumeRun, stopRun, setRunLr } = usePlayground.getState();
+  const [error, setError] = useState<string | null>(null);
+  const [lr, setLr] = useState('');
+  const run = runs.at(-1);
+  const active = run !== undefined && ACTIVE.includes(run.status);
+  const available = datasets?.some((d) => d.dataset === config.dataset) ?? false;
+  const last = run?.train.at(-1);
+  const lastEval = run?.evals.at(-1);
+  const best = run?.evals.length ? Math.min(...run.evals.map((e) => e.testError)) : null;
+  const remaining =
+    last && last.imagesPerSec > 0
+      ? ((run!.config.iters - last.iter) * run!.config.batch * 1000) / last.imagesPerSec
+      : null;
+
+  return (
+    <section className="card run" data-testid="run-panel" aria-labelledby="run-title">
+      <h2 id="run-title">Train</h2>
+      <div className="run-controls">
+        <button type="button" disabled={active || !available} onClick={() => setError(startRun())}>
+          Start
+        </button>
+        {run?.status === 'paused' ? (
+          <button type="button" onClick={resumeRun}>
+            Resume
+          </button>
+        ) : (
+          <button type="button" disabled={run?.status !== 'running'} onClick={pauseRun}>
+            Pause
+          </button>
+        )}
+        <button type="button" disabled={!active} onClick={stopRun}>
+          Stop
+        </button>
+        <label className="lr-change">
+          Learning rate{' '}
+          <input
+            type="text"
+            inputMode="decimal"
+            value={lr}
+            placeholder={last ? String(last.lr) : ''}
+            size={7}
+            onChange={(e) => setLr(e.target.value)}
+          />
+        </label>
+        <button
+          type="button"
+          disabled={!active || !(Number(lr) > 0)}
+          onClick={() => {
+            setRunLr(Number(lr));
+            setLr('');
+          }}
+        >
+          Set
+        </button>
+      </div>
+      {!available && (
+        <p className="muted">Choose an available dataset to train ({DATASET_LABELS[config.dataset]} is not).</p>
+      )}
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+      {run && (
+        <>
+          <p className={`run-status status-${run.status}`} data-testid="run-status" role="status">
+            <strong>{run.status}</strong> · {runMessage(run)}
+          </p>
+          <progress
+            className="run-progress"
+            value={last?.iter ?? 0}
+            max={run.config.iters}
+            aria-label="Iterations done"
+          />
+          <dl className="facts run-facts" data-testid="run-facts">
+            <dt>Iteration</dt>
+            <dd>
+              {fmt(last?.iter ?? 0)} / {fmt(run.config.iters)} · epoch {fmt(last?.epoch ?? 0, 2)}
+            </dd>
+            <dt>Training loss</dt>
+            <dd>{last ? fmt(last.loss, 4) : '—'}</dd>
+            <dt>Test error</dt>
+            <dd>
+              {lastEval ? `${fmt(lastEval.testError, 2)}%` : '—'}
+              {best !== null && ` (best ${fmt(best, 2)}%)`}
+            </dd>
+            <dt>Speed</dt>
+            <dd>
+              {last ? `${fmt(last.imagesPerSec, 1)} images/s` : '—'}
+              {last && ` · ${duration(last.elapsedMs)} elapsed`}
+              {remaining !== null && active && ` · ETA ${duration(remaining)}`}
+            </dd>
+            <dt>Learning rate</dt>
+            <dd>
+              {last ? last.lr : '—'}
+              {run.lrChanges.length > 0 &&
+                ` (set by hand at ${run.lrChanges.map((c) => `iteration ${c.iter} → ${c.lr}`).join(', ')})`}
+            </dd>
+          </dl>
+          <RunChart run={run} />
+        </>
+      )}
+    </section>
+  );
+}
