@@ -102,7 +102,12 @@ export function toNormalizedImages(pixels: Uint8Array, n: number, norm: ChannelS
   return tf.tidy(() => {
     // An explicit Float32Array: tfjs's WebGPU backend uploads a Uint8Array's raw bytes as if they were the
     // tensor's dtype (all zeros here, measured), where the CPU backend converts. One JS copy, no per-pixel math.
-    const planar = tf.tensor4d(new Float32Array(pixels.subarray(0, n * PIXEL_BYTES)), [n, CHANNELS, IMAGE_SIZE, IMAGE_SIZE]);
+    const planar = tf.tensor4d(new Float32Array(pixels.subarray(0, n * PIXEL_BYTES)), [
+      n,
+      CHANNELS,
+      IMAGE_SIZE,
+      IMAGE_SIZE,
+    ]);
     const nhwc = tf.transpose(planar, [0, 2, 3, 1]);
     return tf.div(tf.sub(nhwc, tf.tensor1d(norm.mean)), tf.tensor1d(norm.std)) as tf.Tensor4D;
   });
@@ -178,7 +183,9 @@ export function augment(images: tf.Tensor4D, rng: Rng): tf.Tensor4D {
 
 /** One-hot float32 [n, classes]. */
 export function labelsTensor(labels: Int32Array, classes: number): tf.Tensor2D {
-  return tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), classes, 1, 0, 'float32') as tf.Tensor2D);
+  // int32 then cast: tfjs-backend-wasm 4.22's OneHot writes the int32 bit pattern of 1 into a float32 output
+  // (1.4e-45, measured), which silently zeroes the loss.
+  return tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(labels, 'int32'), classes), 'float32') as tf.Tensor2D);
 }
 
 /** Consecutive index ranges [start, end) over the first min(count, limit) test records, in order. */

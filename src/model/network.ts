@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Config } from '../experiment/schema';
+import { conv2d } from './conv';
 import { planNetwork, type BNOp, type ConvOp, type NetworkPlan, type Op, type ParamSpec, type UnitPlan } from './plan';
 import { SHORTCUTS } from './shortcuts';
 
@@ -63,7 +64,7 @@ export function buildNetwork(config: Config): Network {
   const v = (name: string) => variables.get(name)!;
 
   function conv(x: tf.Tensor4D, op: ConvOp): tf.Tensor4D {
-    return tf.conv2d(x, v(op.w) as tf.Tensor4D, op.stride, (op.k - 1) / 2);
+    return conv2d(x, v(op.w) as tf.Tensor4D, op.stride, (op.k - 1) / 2); // trains on WASM too (conv.ts)
   }
 
   function batchNorm(x: tf.Tensor4D, op: BNOp, training: boolean): tf.Tensor4D {
