@@ -27,7 +27,7 @@ export function runMessage(r: RunRecord): string {
     case 'paused':
       return `Paused at iteration ${fmt(last?.iter ?? 0)}.`;
     case 'finished':
-      return `Finished ${fmt(r.config.iters)} iterations.`;
+      return `Finished ${fmt(r.config.iters)} iterations on ${r.info?.backend ?? '?'}.`;
     case 'stopped':
       return `Stopped at iteration ${fmt(last?.iter ?? 0)}.`;
     case 'diverged':
