@@ -66,7 +66,8 @@ test('a diverging run ends as "diverged" with its curve kept, and the page stays
   expect((await runState(page))!.iters.length).toBeGreaterThan(0);
   await page.screenshot({ path: `${SCREENSHOTS}/diverged.png`, fullPage: true });
   // Stop works on a fresh run, and a new run can start after any ending without a reload.
-  await page.getByLabel('Learning rate', { exact: true }).fill('0.1');
+  await page.getByTestId('field-lr').getByRole('textbox').fill('0.1');
+  await page.getByTestId('field-iters').getByRole('textbox').fill('100000'); // long enough to stop mid-way
   await page.getByRole('button', { name: 'Start', exact: true }).click();
   await expect(status).toContainText(/starting|running/);
   await page.getByRole('button', { name: 'Stop', exact: true }).click();

@@ -200,7 +200,7 @@ export const SCHEMA: Schema = {
     label: 'Learning rate',
     help: 'Base learning rate after warm-up, divided by 10 at each milestone.',
     default: 0.1,
-    type: floatType(0, 10, { exclusiveMin: true }),
+    type: floatType(0, 1000, { exclusiveMin: true }),
   },
   momentum: {
     url: 'momentum',
@@ -256,7 +256,7 @@ export const SCHEMA: Schema = {
     label: 'Warm-up learning rate',
     help: 'Learning rate during warm-up; the paper uses 0.01.',
     default: 0.01,
-    type: floatType(0, 10, { exclusiveMin: true }),
+    type: floatType(0, 1000, { exclusiveMin: true }),
   },
   evalEvery: {
     url: 'evalEvery',

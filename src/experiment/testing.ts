@@ -23,7 +23,7 @@ export const arbitraryConfig: fc.Arbitrary<Config> = fc
     testSubset: fc.integer({ min: 0, max: 10_000 }),
     augment: fc.boolean(),
     batch: fc.integer({ min: 1, max: 1024 }),
-    lr: float(1e-6, 10),
+    lr: float(1e-6, 1000),
     momentum: float(0, 0.999),
     nesterov: fc.boolean(),
     wd: float(0, 0.1),
@@ -32,7 +32,7 @@ export const arbitraryConfig: fc.Arbitrary<Config> = fc
       .uniqueArray(fc.integer({ min: 1, max: 1_000_000 }), { maxLength: 8 })
       .map((xs) => xs.sort((a, b) => a - b)),
     warmupIters: fc.integer({ min: 0, max: 1_000_000 }),
-    warmupLr: float(1e-6, 10),
+    warmupLr: float(1e-6, 1000),
     evalEvery: fc.integer({ min: 1, max: 1_000_000 }),
     seed: fc.integer({ min: 0, max: 2_147_483_647 }),
     backend: fc.constantFrom(...BACKENDS),

@@ -118,7 +118,7 @@ export function RunPanel() {
           Stop
         </button>
         <label className="lr-change">
-          Learning rate{' '}
+          New learning rate{' '}
           <input
             type="text"
             inputMode="decimal"

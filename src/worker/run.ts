@@ -14,6 +14,8 @@ import type { RunStatus, WorkerToPage } from './protocol';
 export const DIVERGED_LOSS = 100;
 const POINT_EVERY_MS = 250;
 
+const yieldToEvents = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
 export class Run {
   private paused = false;
   private stopped = false;
@@ -120,6 +122,9 @@ export class Run {
           this.pendingLr = null;
         }
         const loss = await trainer.step();
+        // On WASM and CPU the loss readback resolves as a microtask, so without this the worker would never get
+        // to the page's messages (pause, stop, a new learning rate) until the run ended.
+        await yieldToEvents();
         window.losses += loss;
         window.n++;
         window.images += c.batch;
