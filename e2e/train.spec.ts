@@ -74,3 +74,27 @@ test('a diverging run ends as "diverged" with its curve kept, and the page stays
   await expect(status).toContainText('stopped', { timeout: 240_000 });
   expect((await runState(page))!.runs).toBe(2);
 });
+
+test('a lost GPU device ends the run as failed with its curves kept, and the next run starts afresh', async ({
+  page,
+}) => {
+  test.setTimeout(300_000);
+  await page.goto(`/?${TINY.replace('iters=6', 'iters=1000')}`);
+  await expect(await backendSettled(page)).toHaveText(/^webgpu/);
+  const status = page.getByTestId('run-status');
+  await page.getByRole('button', { name: 'Start', exact: true }).click();
+  await expect(page.getByTestId('run-facts')).toContainText(/Iteration\s*[1-9]/, { timeout: 120_000 });
+  await page.evaluate(() =>
+    (window as unknown as { playground: { getState(): { engine: { send(m: unknown): void } } } }).playground
+      .getState()
+      .engine.send({ type: 'simulate-device-loss' }),
+  );
+  await expect(status).toContainText('failed', { timeout: 120_000 });
+  await expect(status).toContainText('the GPU device was lost');
+  expect((await runState(page))!.iters.length).toBeGreaterThan(0); // curves kept
+  await page.screenshot({ path: `${SCREENSHOTS}/device-lost.png`, fullPage: true });
+  await page.getByRole('button', { name: 'Start', exact: true }).click();
+  await expect(status).toContainText('Running on webgpu', { timeout: 120_000 });
+  await page.getByRole('button', { name: 'Stop', exact: true }).click();
+  await expect(status).toContainText('stopped', { timeout: 120_000 });
+});

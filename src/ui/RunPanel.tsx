@@ -49,8 +49,19 @@ function RunChart({ run }: { run: RunRecord }) {
       <ResponsiveContainer width="100%" height={220}>
         <LineChart data={data} margin={{ top: 8, right: 8, bottom: 4, left: 0 }}>
           <CartesianGrid stroke="#e5e7eb" />
-          <XAxis dataKey="iter" type="number" domain={[0, 'dataMax']} tickFormatter={(v: number) => fmt(v)} />
-          <YAxis yAxisId="loss" orientation="left" width={44} />
+          <XAxis
+            dataKey="iter"
+            type="number"
+            domain={[0, 'dataMax']}
+            allowDecimals={false}
+            tickFormatter={(v: number) => fmt(v)}
+          />
+          <YAxis
+            yAxisId="loss"
+            orientation="left"
+            width={56}
+            tickFormatter={(v: number) => Number(v.toPrecision(3)).toLocaleString('en-US')}
+          />
           <YAxis yAxisId="error" orientation="right" width={44} domain={[0, 100]} unit="%" />
           <Tooltip />
           <Legend />

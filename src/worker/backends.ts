@@ -35,7 +35,30 @@ function describeAdapter(info: GPUAdapterInfo, fallback: boolean): string {
  * Our own WebGPU set-up rather than the package's: it reports *why* WebGPU is unusable (no navigator.gpu,
  * no adapter, device refused) instead of a bare "false", and keeps the adapter's name for the page.
  */
+/** The WebGPU device tfjs runs on, kept across runs (its compiled pipelines with it) until it is lost. */
+let gpuDevice: { device: GPUDevice; adapter: string; lost: string | null } | null = null;
+
+/** Why the WebGPU device was lost, or null while it is fine (or none exists). */
+export function webgpuLost(): string | null {
+  return gpuDevice?.lost ?? null;
+}
+
+/** Waits up to `ms` for the device's loss to be reported (an op can fail on a lost device before `lost` settles). */
+export async function webgpuLostWithin(ms: number): Promise<string | null> {
+  const current = gpuDevice;
+  if (!current) return null;
+  await Promise.race([current.device.lost, new Promise((r) => setTimeout(r, ms))]);
+  return current.lost;
+}
+
+/** Destroys the WebGPU device, as a driver reset or a GPU process crash would (diagnostics and tests). */
+export function simulateDeviceLoss(): boolean {
+  gpuDevice?.device.destroy();
+  return gpuDevice !== null;
+}
+
 async function prepareWebGPU(): Promise<string> {
+  if (gpuDevice && !gpuDevice.lost && tf.findBackend('webgpu')) return gpuDevice.adapter;
   const gpu = (navigator as Navigator & { gpu?: GPU }).gpu;
   if (!gpu) throw new Error('this browser exposes no WebGPU here (navigator.gpu is missing)');
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
@@ -60,7 +83,10 @@ async function prepareWebGPU(): Promise<string> {
   );
   if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
   tf.registerBackend('webgpu', () => new WebGPUBackend(device, info));
-  return describeAdapter(info, isFallback);
+  const current = { device, adapter: describeAdapter(info, isFallback), lost: null as string | null };
+  void device.lost.then((l) => (current.lost = l.message || `reason: ${l.reason ?? 'unknown'}`));
+  gpuDevice = current;
+  return current.adapter;
 }
 
 function checkWebGL(): void {

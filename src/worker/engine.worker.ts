@@ -6,7 +6,7 @@ import { saveDataset } from '../data/browserStore';
 import { DataError } from '../data/errors';
 import { importFiles } from '../data/importer';
 import { loadDataset, type LoadedDataset } from '../data/source';
-import { selectBackend } from './backends';
+import { selectBackend, simulateDeviceLoss } from './backends';
 import { Run } from './run';
 import type { PageToWorker, WorkerPort } from './protocol';
 
@@ -109,6 +109,7 @@ port.addEventListener('message', (event: MessageEvent<PageToWorker>) => {
   else if (msg.type === 'resume-run') run?.resume();
   else if (msg.type === 'stop-run') run?.stop();
   else if (msg.type === 'set-lr') run?.setLr(msg.lr);
+  else if (msg.type === 'simulate-device-loss') simulateDeviceLoss();
   else queue = queue.then(() => handle(msg));
 });
 

@@ -79,7 +79,9 @@ export type PageToWorker =
   | { type: 'pause-run' }
   | { type: 'resume-run' }
   | { type: 'stop-run' }
-  | { type: 'set-lr'; lr: number };
+  | { type: 'set-lr'; lr: number }
+  /** Diagnostics: destroy the WebGPU device, as a driver reset would (used by the e2e test of device loss). */
+  | { type: 'simulate-device-loss' };
 
 export type WorkerToPage =
   | { type: 'backend-ready'; report: BackendReport }

@@ -7,7 +7,7 @@ import type { LoadedDataset } from '../data/source';
 import type { Config } from '../experiment/schema';
 import { summarizePlan } from '../model/plan';
 import { Trainer } from '../train/trainer';
-import { selectBackend } from './backends';
+import { selectBackend, webgpuLost, webgpuLostWithin } from './backends';
 import type { RunStatus, WorkerToPage } from './protocol';
 
 /** A loss above this (or NaN/Inf) ends the run as diverged: the paper's "fail". Cross-entropy starts near ln 10. */
@@ -122,6 +122,7 @@ export class Run {
           this.pendingLr = null;
         }
         const loss = await trainer.step();
+        if (backend.active === 'webgpu' && webgpuLost()) throw new Error('device lost'); // worded in the catch below
         // On WASM and CPU the loss readback resolves as a microtask, so without this the worker would never get
         // to the page's messages (pause, stop, a new learning rate) until the run ended.
         await yieldToEvents();
@@ -142,7 +143,12 @@ export class Run {
       flush();
       this.status(this.stopped ? 'stopped' : 'finished');
     } catch (e) {
-      this.status('failed', { message: (e as Error).message });
+      // After a device loss tfjs fails in its own words; say what happened instead.
+      const lost = this.config.backend === 'webgpu' ? await webgpuLostWithin(1000) : null;
+      const message = lost
+        ? `the GPU device was lost (${lost}); the curves so far are kept, and a new run starts on a fresh device`
+        : (e as Error).message;
+      this.status('failed', { message });
     } finally {
       trainer?.dispose();
     }
