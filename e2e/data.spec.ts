@@ -1,5 +1,6 @@
 import { cifarFile, gzip } from '../src/data/fixtures';
 import { writeTar } from '../src/data/tar';
+import type { Page } from '@playwright/test';
 import { backendSettled, expect, query, SCREENSHOTS, test } from './fixtures';
 
 async function smallCifar10Archive(): Promise<Buffer> {
@@ -10,6 +11,14 @@ async function smallCifar10Archive(): Promise<Buffer> {
     { name: 'cifar-10-batches-bin/batches.meta.txt', data: new TextEncoder().encode('airplane\n') },
   ]);
   return Buffer.from(await gzip(tar));
+}
+
+/** Picks a file named as the official archive in the page's import input, as a user would. */
+function importArchive(page: Page, buffer: Buffer) {
+  return page
+    .getByTestId('import-input')
+    .first()
+    .setInputFiles({ name: 'cifar-10-binary.tar.gz', mimeType: 'application/gzip', buffer });
 }
 
 test.beforeEach(async ({ page }) => {
@@ -37,14 +46,7 @@ test('importing the official tarball layout lists the dataset with its image cou
 }) => {
   await page.goto('/');
   await expect(page.getByTestId('dataset-missing')).toBeVisible();
-  await page
-    .getByTestId('import-input')
-    .first()
-    .setInputFiles({
-      name: 'cifar-10-binary.tar.gz',
-      mimeType: 'application/gzip',
-      buffer: await smallCifar10Archive(),
-    });
+  await importArchive(page, await smallCifar10Archive());
   await expect(page.getByTestId('datasets')).toContainText('Imported CIFAR-10: 60 training and 20 test images');
   const entry = page.getByTestId('dataset-cifar10-browser');
   await expect(entry).toContainText('60 train / 20 test · imported in this browser');
@@ -63,14 +65,7 @@ test('importing the official tarball layout lists the dataset with its image cou
 test('a corrupt archive is refused with its reason and nothing is stored', async ({ page }) => {
   await page.goto('/');
   const good = await smallCifar10Archive();
-  await page
-    .getByTestId('import-input')
-    .first()
-    .setInputFiles({
-      name: 'cifar-10-binary.tar.gz',
-      mimeType: 'application/gzip',
-      buffer: good.subarray(0, Math.floor(good.length / 2)),
-    });
+  await importArchive(page, good.subarray(0, Math.floor(good.length / 2)));
   await expect(page.getByTestId('import-error')).toContainText('Import failed, nothing was stored:');
   await page.reload();
   await expect(page.getByTestId('dataset-missing')).toBeVisible();
