@@ -5,6 +5,7 @@
  */
 import { DATASETS, type DatasetId } from '../experiment/schema';
 import { listImported } from './browserStore';
+import { splitRecords } from './cifar';
 import { DATASET_INDEX_PATH } from './paths';
 import { SYNTHETIC_SIZES } from './synthetic';
 
@@ -71,8 +72,8 @@ export async function fetchCatalog(base = import.meta.env.BASE_URL): Promise<Dat
     .then((ms) =>
       ms.map((m) => ({
         dataset: m.dataset,
-        trainImages: m.splits.train.reduce((a, s) => a + s.records, 0),
-        testImages: m.splits.test.reduce((a, s) => a + s.records, 0),
+        trainImages: splitRecords(m, 'train'),
+        testImages: splitRecords(m, 'test'),
         where: 'browser' as const,
         missing: m.missing,
       })),

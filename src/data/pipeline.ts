@@ -70,16 +70,32 @@ export class EpochSampler {
   }
 }
 
-/** Copies the pixel bytes (planar CHW, as stored) and training labels of the given records. */
-export function gatherBatch(set: RecordSet, indices: ArrayLike<number>): { pixels: Uint8Array; labels: Int32Array } {
+/**
+ * Copies the pixel bytes (planar CHW, as stored) and training labels of the given records. With several sets
+ * (shards, in load order) an index counts across them: record 10,000 is the first of the second shard.
+ */
+export function gatherBatch(
+  sets: RecordSet | readonly RecordSet[],
+  indices: ArrayLike<number>,
+): { pixels: Uint8Array; labels: Int32Array } {
+  const shards = Array.isArray(sets) ? (sets as readonly RecordSet[]) : [sets as RecordSet];
+  const starts: number[] = [];
+  let total = 0;
+  for (const s of shards) {
+    starts.push(total);
+    total += s.count;
+  }
   const n = indices.length;
-  const { recordBytes, labelOffset, pixelOffset } = set.layout;
   const pixels = new Uint8Array(n * PIXEL_BYTES);
   const labels = new Int32Array(n);
   for (let k = 0; k < n; k++) {
-    const i = indices[k]!;
-    if (!Number.isInteger(i) || i < 0 || i >= set.count) throw new RangeError(`record ${i} not in 0..${set.count - 1}`);
-    const base = i * recordBytes;
+    const g = indices[k]!;
+    if (!Number.isInteger(g) || g < 0 || g >= total) throw new RangeError(`record ${g} not in 0..${total - 1}`);
+    let j = shards.length - 1;
+    while (starts[j]! > g) j--;
+    const set = shards[j]!;
+    const { recordBytes, labelOffset, pixelOffset } = set.layout;
+    const base = (g - starts[j]!) * recordBytes;
     labels[k] = set.bytes[base + labelOffset]!;
     pixels.set(set.bytes.subarray(base + pixelOffset, base + pixelOffset + PIXEL_BYTES), k * PIXEL_BYTES);
   }

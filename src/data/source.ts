@@ -4,7 +4,7 @@
  * test set comes first, then training shards one at a time, so training can start when the first is in.
  */
 import type { DatasetId } from '../experiment/schema';
-import { channelStats, sha256 } from './cifar';
+import { channelStats, sha256, splitRecords } from './cifar';
 import { listImported, loadImportedShard } from './browserStore';
 import {
   CIFAR10_LAYOUT,
@@ -102,7 +102,7 @@ export async function loadDataset(
     normalization: manifest.normalization,
     test: testShards.length === 1 ? testShards[0]! : concat(manifest.layout, testShards),
     train: [],
-    trainTotal: manifest.splits.train.reduce((a, s) => a + s.records, 0),
+    trainTotal: splitRecords(manifest, 'train'),
     where: useServer ? 'server' : 'browser',
   };
   onShard(d, { split: 'test', records: d.test.count, ms: performance.now() - t0 });

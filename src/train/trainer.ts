@@ -8,44 +8,20 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { LoadedDataset } from '../data/source';
-import { augment, EpochSampler, labelsTensor, rangeIndices, testBatches, toNormalizedImages } from '../data/pipeline';
-import { PIXEL_BYTES, type RecordSet } from '../data/format';
+import {
+  augment,
+  EpochSampler,
+  gatherBatch,
+  labelsTensor,
+  rangeIndices,
+  testBatches,
+  toNormalizedImages,
+} from '../data/pipeline';
 import { createRng, deriveSeed, type Rng } from '../data/rng';
 import type { Config } from '../experiment/schema';
 import { buildNetwork, type Network } from '../model/network';
 import { Sgd } from './optimizer';
 import { lrAt, type LrOverride } from './schedule';
-
-/** Copies the records at global indices (across shards, in load order) into one planar batch. */
-export function gatherFrom(
-  sets: readonly RecordSet[],
-  indices: ArrayLike<number>,
-): { pixels: Uint8Array; labels: Int32Array } {
-  const n = indices.length;
-  const pixels = new Uint8Array(n * PIXEL_BYTES);
-  const labels = new Int32Array(n);
-  const starts: number[] = [];
-  let total = 0;
-  for (const s of sets) {
-    starts.push(total);
-    total += s.count;
-  }
-  for (let k = 0; k < n; k++) {
-    const g = indices[k]!;
-    let j = sets.length - 1;
-    while (j > 0 && starts[j]! > g) j--;
-    const set = sets[j]!;
-    const i = g - starts[j]!;
-    if (i < 0 || i >= set.count) throw new RangeError(`record ${g} is not loaded`);
-    const base = i * set.layout.recordBytes;
-    labels[k] = set.bytes[base + set.layout.labelOffset]!;
-    pixels.set(
-      set.bytes.subarray(base + set.layout.pixelOffset, base + set.layout.pixelOffset + PIXEL_BYTES),
-      k * PIXEL_BYTES,
-    );
-  }
-  return { pixels, labels };
-}
 
 export interface Evaluation {
   testError: number;
@@ -93,7 +69,7 @@ export class Trainer {
   async step(): Promise<number> {
     const available = this.data.train.reduce((a, s) => a + s.count, 0);
     const indices = this.sampler.nextBatch(available, this.config.batch);
-    const { pixels, labels } = gatherFrom(this.data.train, indices);
+    const { pixels, labels } = gatherBatch(this.data.train, indices);
     const lr = this.lr;
     const vars = this.net.trainable.map((t) => t.variable);
     const loss = tf.tidy(() => {
@@ -120,7 +96,7 @@ export class Trainer {
     let lossSum = tf.scalar(0);
     let images = 0;
     for (const { start, end } of testBatches(test, batchSize, this.config.testSubset)) {
-      const { pixels, labels } = gatherFrom([test], rangeIndices(start, end));
+      const { pixels, labels } = gatherBatch(test, rangeIndices(start, end));
       const n = end - start;
       const [w, l] = tf.tidy(() => {
         const logits = this.net.forward(toNormalizedImages(pixels, n, this.data.normalization), { training: false });
