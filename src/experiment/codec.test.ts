@@ -24,7 +24,7 @@ describe('reading a link', () => {
       expect(parseQuery(link).config.depth, link).toBe(32);
     }
     expect(queryOf('https://example.org/')).toBe('');
-    expect(parseQuery('https://example.org/')).toEqual({ config: defaults(), problems: [] });
+    expect(parseQuery('https://example.org/')).toEqual({ config: defaults(), problems: [], actions: { autostart: false } });
   });
 
   it('refuses a depth that is not of the block form', () => {
@@ -46,6 +46,18 @@ describe('reading a link', () => {
     expect(r.config.gateBias).toBe(-6);
     expect(parseQuery('unit=exclusive-gate&gateBias=-3').config.gateBias).toBe(-3);
     expect(parseQuery('unit=scale&shortcutScale=0&residualScale=0.5').problems).toEqual([]);
+  });
+
+  it('reads autostart as an action, not as part of the experiment', () => {
+    const on = parseQuery('depth=32&autostart=1');
+    expect(on.actions).toEqual({ autostart: true });
+    expect(on.problems).toEqual([]);
+    expect(toQuery(on.config)).toBe('depth=32');
+    expect(toQuery(on.config, on.actions)).toBe('depth=32&autostart=1');
+    expect(parseQuery('autostart=0').actions.autostart).toBe(false);
+    const bad = parseQuery('autostart=yes');
+    expect(bad.actions.autostart).toBe(false);
+    expect(bad.problems).toEqual([{ key: 'autostart', value: 'yes', reason: 'expected 0 or 1' }]);
   });
 
   it('explains repeated, empty and misspelt keys', () => {

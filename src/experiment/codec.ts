@@ -25,9 +25,26 @@ export interface Problem {
   reason: string;
 }
 
+/**
+ * What a link asks the page to do, beside the experiment it describes. Not part of the config: two links that
+ * differ only here are the same experiment.
+ */
+export interface LinkActions {
+  /** Start training as soon as the page is ready, instead of waiting for the Start button. */
+  autostart: boolean;
+}
+
+export const ACTION_KEYS = {
+  autostart: {
+    values: '0 or 1',
+    help: 'Start the run as soon as the page is ready; without it a link only fills in the experiment.',
+  },
+} as const;
+
 export interface ParsedLink {
   config: Config;
   problems: Problem[];
+  actions: LinkActions;
 }
 
 const KEY_OF_URL_NAME = new Map<string, ConfigKey>(CONFIG_KEYS.map((k) => [SCHEMA[k].url, k]));
@@ -82,6 +99,7 @@ export function parseQuery(input: string): ParsedLink {
   const config = defaults() as unknown as Record<ConfigKey, unknown>;
   const problems: Problem[] = [];
   const given = new Map<ConfigKey, string>();
+  const actions: LinkActions = { autostart: false };
 
   let params: URLSearchParams;
   try {
@@ -90,11 +108,17 @@ export function parseQuery(input: string): ParsedLink {
     return {
       config: defaults(),
       problems: [{ key: '(link)', value: shown(String(input)), reason: 'not a readable query string' }],
+      actions,
     };
   }
 
   // 1. Each key on its own: known? once? well-formed and in bounds?
   for (const [name, raw] of params) {
+    if (name === 'autostart') {
+      if (raw === '1' || raw === '0') actions.autostart = raw === '1';
+      else problems.push({ key: name, value: shown(raw), reason: `expected ${ACTION_KEYS.autostart.values}` });
+      continue;
+    }
     const key = KEY_OF_URL_NAME.get(name);
     if (!key) {
       problems.push({ key: name, value: shown(raw), reason: unknownKeyReason(name) });
@@ -132,7 +156,7 @@ export function parseQuery(input: string): ParsedLink {
       config[key] = SCHEMA[key].default;
     }
   }
-  return { config: resolved, problems };
+  return { config: resolved, problems, actions };
 }
 
 /** The config with keys that do not apply reset to their defaults: the experiment a link can express. */
@@ -147,8 +171,11 @@ function encode(text: string): string {
   return encodeURIComponent(text).replace(/%2C/gi, ',');
 }
 
-/** The canonical query string (no leading "?") of a config: non-default, applicable keys in table order. */
-export function toQuery(config: Config): string {
+/**
+ * The canonical query string (no leading "?") of a config: non-default, applicable keys in table order, then
+ * the actions asked for.
+ */
+export function toQuery(config: Config, actions: Partial<LinkActions> = {}): string {
   const parts: string[] = [];
   for (const key of CONFIG_KEYS) {
     const f = anyField(key);
@@ -156,5 +183,6 @@ export function toQuery(config: Config): string {
     if (!applies(key, config) || f.type.equals(value, f.default)) continue;
     parts.push(`${encode(f.url)}=${encode(f.type.format(value))}`);
   }
+  if (actions.autostart) parts.push('autostart=1');
   return parts.join('&');
 }

@@ -43,7 +43,7 @@ describe('downsample (LTTB)', () => {
   });
 
   it('keeps a lone spike and the drops at learning-rate milestones', () => {
-    const ys = Array.from({ length: 10_000 }, (_, i) => (i < 5000 ? 1 : 0.1));
+    const ys: number[] = Array.from({ length: 10_000 }, (_, i) => (i < 5000 ? 1 : 0.1));
     ys[2345] = 50;
     const d = downsample(series(ys), 200);
     expect(d.some((p) => p.y === 50)).toBe(true);
