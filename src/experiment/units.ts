@@ -70,8 +70,15 @@ export interface UnitInfo {
   formula: string;
   params: readonly UnitParam[];
   structure: UnitStructure;
+  /**
+   * What the diagram draws besides the branch ops: boxes on the shortcut (the paper's grey arrow) and factors
+   * applied to F(x) just before the addition. Plain text; the diagram labels its boxes with them.
+   */
+  diagram: { onShortcut: readonly string[]; onBranch: readonly string[] };
   paper: readonly PaperResult[];
 }
+
+const PLAIN = { onShortcut: [], onBranch: [] } as const;
 
 export const UNITS: Readonly<Record<UnitId, UnitInfo>> = {
   original: {
@@ -82,6 +89,7 @@ export const UNITS: Readonly<Record<UnitId, UnitInfo>> = {
     formula: 'x_{l+1} = ReLU(x_l + F(x_l))',
     params: [],
     structure: { ...POST, shortcut: 'identity' },
+    diagram: PLAIN,
     paper: [
       { depth: 110, error: 6.61 },
       { depth: 164, error: 5.93 },
@@ -95,6 +103,7 @@ export const UNITS: Readonly<Record<UnitId, UnitInfo>> = {
     formula: 'x_{l+1} = ReLU(λ·x_l + s·F(x_l))',
     params: ['shortcutScale', 'residualScale'],
     structure: { ...POST, shortcut: 'scale' },
+    diagram: { onShortcut: ['× λ'], onBranch: ['× s'] },
     paper: [
       { depth: 110, error: null, setting: 'λ = 0, s = 1' },
       { depth: 110, error: null, setting: 'λ = 0.5, s = 1' },
@@ -109,6 +118,7 @@ export const UNITS: Readonly<Record<UnitId, UnitInfo>> = {
     formula: 'x_{l+1} = ReLU((1−g(x_l))·x_l + g(x_l)·F(x_l)),  g = σ(1×1 conv + b_g)',
     params: ['gateBias'],
     structure: { ...POST, shortcut: 'exclusive-gate' },
+    diagram: { onShortcut: ['× (1−g)'], onBranch: ['× g'] },
     paper: [
       { depth: 110, error: null, setting: 'b_g = 0 … −5' },
       { depth: 110, error: 8.7, setting: 'b_g = −6' },
@@ -123,6 +133,7 @@ export const UNITS: Readonly<Record<UnitId, UnitInfo>> = {
     formula: 'x_{l+1} = ReLU((1−g(x_l))·x_l + F(x_l)),  g = σ(1×1 conv + b_g)',
     params: ['gateBias'],
     structure: { ...POST, shortcut: 'shortcut-gate' },
+    diagram: { onShortcut: ['× (1−g)'], onBranch: [] },
     paper: [
       { depth: 110, error: 12.86, setting: 'b_g = 0' },
       { depth: 110, error: 6.91, setting: 'b_g = −6' },
@@ -136,6 +147,7 @@ export const UNITS: Readonly<Record<UnitId, UnitInfo>> = {
     formula: 'x_{l+1} = ReLU(BN(W_s x_l) + F(x_l))',
     params: [],
     structure: { ...POST, shortcut: 'conv' },
+    diagram: { onShortcut: ['1×1 conv', 'BN'], onBranch: [] },
     paper: [{ depth: 110, error: 12.22 }],
   },
   'dropout-shortcut': {
@@ -146,6 +158,7 @@ export const UNITS: Readonly<Record<UnitId, UnitInfo>> = {
     formula: 'x_{l+1} = ReLU(dropout(x_l) + F(x_l))',
     params: ['dropRate'],
     structure: { ...POST, shortcut: 'dropout' },
+    diagram: { onShortcut: ['dropout'], onBranch: [] },
     paper: [{ depth: 110, error: null, setting: 'dropout 0.5' }],
   },
   'bn-after-add': {
@@ -156,6 +169,7 @@ export const UNITS: Readonly<Record<UnitId, UnitInfo>> = {
     formula: 'x_{l+1} = ReLU(BN(x_l + F(x_l))),  F = conv-BN-ReLU-conv',
     params: [],
     structure: { ...POST, last: ['W'], afterAdd: ['BN', 'ReLU'], shortcut: 'identity' },
+    diagram: PLAIN,
     paper: [
       { depth: 110, error: 8.17 },
       { depth: 164, error: 6.5 },
@@ -169,6 +183,7 @@ export const UNITS: Readonly<Record<UnitId, UnitInfo>> = {
     formula: 'x_{l+1} = x_l + ReLU(F(x_l)),  F = conv-BN-ReLU-conv-BN',
     params: [],
     structure: { ...POST, last: ['W', 'BN', 'ReLU'], afterAdd: [], shortcut: 'identity' },
+    diagram: PLAIN,
     paper: [
       { depth: 110, error: 7.84 },
       { depth: 164, error: 6.14 },
@@ -189,6 +204,7 @@ export const UNITS: Readonly<Record<UnitId, UnitInfo>> = {
       stem: ['BN'],
       head: ['BN', 'ReLU'],
     },
+    diagram: PLAIN,
     paper: [
       { depth: 110, error: 6.71 },
       { depth: 164, error: 5.91 },
@@ -209,6 +225,7 @@ export const UNITS: Readonly<Record<UnitId, UnitInfo>> = {
       stem: [],
       head: ['BN', 'ReLU'],
     },
+    diagram: PLAIN,
     paper: [
       { depth: 110, error: 6.37 },
       { depth: 164, error: 5.46 },
