@@ -5,8 +5,9 @@
 import { create } from 'zustand';
 import type { DatasetEntry } from '../data/catalog';
 import type { ImportProgress, ImportResult } from '../data/importer';
-import type { Problem } from '../experiment/codec';
+import type { LinkActions, Problem } from '../experiment/codec';
 import { editConfig, type Adjustment } from '../experiment/edit';
+import { applyPreset, type Preset } from '../experiment/presets';
 import type { Config, ConfigKey } from '../experiment/schema';
 import type { EngineClient } from '../worker/client';
 import { chooseEntry } from '../data/catalog';
@@ -45,6 +46,17 @@ export interface RunRecord {
   evals: EvalPoint[];
   lrChanges: { iter: number; lr: number }[];
   startedAt: number;
+  /** Drawn on the chart (the run list's checkbox). */
+  visible: boolean;
+  /** Index into the chart palette, fixed for the run's life so its colour never changes. */
+  color: number;
+}
+
+/** How the chart draws curves; the histories themselves are never changed. */
+export interface ChartOptions {
+  logLoss: boolean;
+  /** TensorBoard-style smoothing weight of the training loss, 0 (off) to 0.99. */
+  smoothing: number;
 }
 
 export const ACTIVE: readonly RunStatus[] = ['starting', 'running', 'paused'];
@@ -63,11 +75,19 @@ export interface PlaygroundState {
   engineDataset: EngineDataset | null;
   engine: EngineClient | null;
   runs: RunRecord[];
+  /** Colour of the next run; counts every run ever started so a deleted run's colour is not reused at once. */
+  nextColor: number;
+  chart: ChartOptions;
+  /** Why the last attempt to start a run did not start one. */
+  startProblem: string | null;
+  /** The link asked for autostart and no run has been started for it yet. */
+  autostartPending: boolean;
 
-  loadLink(config: Config, problems: Problem[]): void;
+  loadLink(config: Config, problems: Problem[], actions?: LinkActions): void;
   /** Returns the reason when the value is refused (the config is then unchanged). */
   edit(key: ConfigKey, raw: string | boolean): string | null;
   dismissLinkProblems(): void;
+  applyPreset(preset: Preset): void;
   setBackend(state: BackendState): void;
   setDatasets(list: DatasetEntry[]): void;
   /** Hands the user's files to the worker for import. */
@@ -79,6 +99,14 @@ export interface PlaygroundState {
   stopRun(): void;
   setRunLr(lr: number): void;
   updateRun(id: string, change: (r: RunRecord) => Partial<RunRecord>): void;
+  setRunVisible(id: string, visible: boolean): void;
+  /** Removes a run that has ended (an active run must be stopped first). */
+  deleteRun(id: string): void;
+  /** Makes a run's config the current one (and the link's). */
+  loadRunConfig(id: string): void;
+  /** Loads a run's config and starts it again; returns why not when it cannot start. */
+  rerun(id: string): string | null;
+  setChart(change: Partial<ChartOptions>): void;
 }
 
 export function createPlaygroundStore(initial: Config) {
@@ -92,8 +120,13 @@ export function createPlaygroundStore(initial: Config) {
     engineDataset: null,
     engine: null,
     runs: [],
+    nextColor: 0,
+    chart: { logLoss: false, smoothing: 0 },
+    startProblem: null,
+    autostartPending: false,
 
-    loadLink: (config, problems) => set({ config, linkProblems: problems, adjustments: [] }),
+    loadLink: (config, problems, actions) =>
+      set({ config, linkProblems: problems, adjustments: [], autostartPending: actions?.autostart ?? false }),
     edit: (key, raw) => {
       const r = editConfig(get().config, key, raw);
       if (!r.ok) return r.reason;
@@ -101,14 +134,19 @@ export function createPlaygroundStore(initial: Config) {
       return null;
     },
     dismissLinkProblems: () => set({ linkProblems: [] }),
+    applyPreset: (preset) => set({ config: applyPreset(get().config, preset), adjustments: [] }),
     setBackend: (backend) => set({ backend }),
     setDatasets: (datasets) => set({ datasets }),
     startRun: () => {
-      const { engine, config, datasets, runs } = get();
-      if (!engine) return 'the engine worker is not running';
-      if (runs.some((r) => ACTIVE.includes(r.status))) return 'a run is already in progress';
+      const { engine, config, datasets, runs, nextColor } = get();
+      const refuse = (why: string) => {
+        set({ startProblem: why });
+        return why;
+      };
+      if (!engine) return refuse('the engine worker is not running');
+      if (runs.some((r) => ACTIVE.includes(r.status))) return refuse('a run is already in progress');
       const entry = chooseEntry(datasets, config.dataset);
-      if (!entry) return `${config.dataset} is not available`;
+      if (!entry) return refuse(`${config.dataset} is not available`);
       const id = `run-${runs.length + 1}-${Date.now().toString(36)}`;
       const run: RunRecord = {
         id,
@@ -118,8 +156,10 @@ export function createPlaygroundStore(initial: Config) {
         evals: [],
         lrChanges: [],
         startedAt: Date.now(),
+        visible: true,
+        color: nextColor,
       };
-      set({ runs: [...runs, run] });
+      set({ runs: [...runs, run], nextColor: nextColor + 1, startProblem: null, autostartPending: false });
       engine.send({ type: 'start-run', runId: id, config, where: entry.where });
       return null;
     },
@@ -128,6 +168,17 @@ export function createPlaygroundStore(initial: Config) {
     stopRun: () => get().engine?.send({ type: 'stop-run' }),
     setRunLr: (lr) => get().engine?.send({ type: 'set-lr', lr }),
     updateRun: (id, change) => set({ runs: get().runs.map((r) => (r.id === id ? { ...r, ...change(r) } : r)) }),
+    setRunVisible: (id, visible) => get().updateRun(id, () => ({ visible })),
+    deleteRun: (id) => set({ runs: get().runs.filter((r) => r.id !== id || ACTIVE.includes(r.status)) }),
+    loadRunConfig: (id) => {
+      const run = get().runs.find((r) => r.id === id);
+      if (run) set({ config: run.config, adjustments: [] });
+    },
+    rerun: (id) => {
+      get().loadRunConfig(id);
+      return get().startRun();
+    },
+    setChart: (change) => set({ chart: { ...get().chart, ...change } }),
     importDatasetFiles: (files) => {
       const engine = get().engine;
       if (!engine || files.length === 0) return;

@@ -13,8 +13,9 @@ export function linkFor(query: string, loc: Pick<Location, 'pathname' | 'hash'> 
 
 /** Loads the page's own link into the store, then keeps the address bar in step with the config. */
 export function syncWithAddressBar(store: PlaygroundStore): () => void {
-  const { config, problems } = parseQuery(location.search);
-  store.getState().loadLink(config, problems);
+  const { config, problems, actions } = parseQuery(location.search);
+  store.getState().loadLink(config, problems, actions);
+  // The address bar holds the experiment only: a reload must not start a second run (autostart is consumed).
   const write = () => {
     const url = linkFor(toQuery(store.getState().config));
     if (url !== `${location.pathname}${location.search}${location.hash}`) history.replaceState(history.state, '', url);
@@ -100,8 +101,22 @@ export function syncWithEngine(store: PlaygroundStore, engine: EngineClient): ()
         break;
     }
   });
+  // autostart=1: start once the backend answered and the dataset list is known, exactly as the Start button would.
+  const autostart = () => {
+    const s = store.getState();
+    if (!s.autostartPending || s.datasets === null || s.backend.status === 'starting') return;
+    if (s.backend.status === 'failed') {
+      store.setState({
+        autostartPending: false,
+        startProblem: 'the link asked to start the run, but no backend works',
+      });
+      return;
+    }
+    if (s.startRun() !== null) store.setState({ autostartPending: false });
+  };
   initBackend();
   const offStore = store.subscribe((s, prev) => {
+    if (s.autostartPending && (s.backend !== prev.backend || s.datasets !== prev.datasets)) autostart();
     if (s.config.backend !== prev.config.backend) initBackend(s.config.backend);
     if (
       s.config.dataset !== prev.config.dataset ||
@@ -112,6 +127,7 @@ export function syncWithEngine(store: PlaygroundStore, engine: EngineClient): ()
     }
   });
   prepareDataset();
+  autostart();
   return () => {
     offMessages();
     offStore();

@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest';
+import type { DatasetEntry } from '../data/catalog';
+import { parseQuery } from '../experiment/codec';
+import { PRESETS } from '../experiment/presets';
+import type { EngineClient } from '../worker/client';
+import type { PageToWorker, WorkerToPage } from '../worker/protocol';
+import { createPlaygroundStore } from './playground';
+import { syncWithEngine } from './sync';
+
+const SYNTHETIC: DatasetEntry = {
+  dataset: 'synthetic',
+  trainImages: 10,
+  testImages: 2,
+  where: 'embedded',
+  missing: [],
+};
+
+/** A store wired to a fake worker that records what the page sends and lets the test answer. */
+function setup(link = 'dataset=synthetic&depth=8') {
+  const sent: PageToWorker[] = [];
+  const listeners = new Set<(m: WorkerToPage) => void>();
+  const engine: EngineClient = {
+    send: (m) => void sent.push(m),
+    terminate: () => {},
+    onMessage: (l) => {
+      listeners.add(l);
+      return () => listeners.delete(l);
+    },
+  };
+  const parsed = parseQuery(link);
+  const store = createPlaygroundStore(parsed.config);
+  store.getState().loadLink(parsed.config, parsed.problems, parsed.actions);
+  syncWithEngine(store, engine);
+  const reply = (m: WorkerToPage) => listeners.forEach((l) => l(m));
+  const backendReady = () =>
+    reply({
+      type: 'backend-ready',
+      report: { requested: 'webgpu', active: 'webgpu', adapter: 'test', attempts: [], checkMs: 1 },
+    });
+  const starts = () => sent.filter((m) => m.type === 'start-run');
+  return { store, sent, reply, backendReady, starts };
+}
+
+describe('playground store', () => {
+  it('starts a run, refuses a second while it is active, and records why', () => {
+    const { store, starts } = setup();
+    store.getState().setDatasets([SYNTHETIC]);
+    expect(store.getState().startRun()).toBeNull();
+    expect(store.getState().startRun()).toBe('a run is already in progress');
+    expect(store.getState().startProblem).toBe('a run is already in progress');
+    expect(starts()).toHaveLength(1);
+  });
+
+  it('deletes only ended runs, hides and shows runs, and re-runs a run with its own config', () => {
+    const { store, reply, starts } = setup();
+    const s = () => store.getState();
+    s().setDatasets([SYNTHETIC]);
+    s().startRun();
+    const first = s().runs[0]!;
+    s().deleteRun(first.id);
+    expect(s().runs).toHaveLength(1); // still starting: not deleted
+    reply({ type: 'run-status', runId: first.id, status: 'finished' });
+    s().edit('depth', '14');
+    s().setRunVisible(first.id, false);
+    expect(s().runs[0]!.visible).toBe(false);
+    expect(s().rerun(first.id)).toBeNull();
+    expect(s().config.depth).toBe(8);
+    expect(starts().at(-1)).toMatchObject({ config: { depth: 8 } });
+    const second = s().runs[1]!;
+    expect(second.color).not.toBe(first.color);
+    reply({ type: 'run-status', runId: second.id, status: 'stopped' });
+    s().deleteRun(first.id);
+    expect(s().runs.map((r) => r.id)).toEqual([second.id]);
+  });
+
+  it('autostart=1 starts one run once the backend and the dataset list are ready', () => {
+    const { store, backendReady, starts } = setup('dataset=synthetic&depth=8&autostart=1');
+    expect(starts()).toHaveLength(0);
+    store.getState().setDatasets([SYNTHETIC]);
+    expect(starts()).toHaveLength(0); // backend still starting
+    backendReady();
+    expect(starts()).toHaveLength(1);
+    expect(store.getState().autostartPending).toBe(false);
+    backendReady();
+    expect(starts()).toHaveLength(1);
+  });
+
+  it('without autostart a link never starts a run', () => {
+    const { store, backendReady, starts } = setup('dataset=synthetic&depth=8');
+    store.getState().setDatasets([SYNTHETIC]);
+    backendReady();
+    expect(starts()).toHaveLength(0);
+  });
+
+  it('autostart of an unavailable dataset says why and does not retry', () => {
+    const { store, backendReady, starts } = setup('dataset=cifar10&autostart=1');
+    store.getState().setDatasets([SYNTHETIC]);
+    backendReady();
+    expect(starts()).toHaveLength(0);
+    expect(store.getState().startProblem).toMatch(/cifar10 is not available/);
+    expect(store.getState().autostartPending).toBe(false);
+  });
+
+  it('applies a preset to the config', () => {
+    const { store } = setup('unit=original&dataset=synthetic');
+    store.getState().applyPreset(PRESETS.find((p) => p.id === 'paper-110')!);
+    expect(store.getState().config).toMatchObject({ unit: 'original', depth: 110, dataset: 'synthetic' });
+  });
+});
