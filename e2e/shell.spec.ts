@@ -43,7 +43,7 @@ test('editing fields updates the address bar, and reloading that address restore
   await gate.fill('-3');
   await page.getByLabel('Nesterov').check();
   await expect.poll(() => query(page)).toBe('unit=exclusive-gate&gateBias=-3&depth=56&nesterov=1');
-  await expect(page.getByTestId('unit-summary')).toContainText('Exclusive gating');
+  await expect(page.getByTestId('unit-card-exclusive-gate')).toHaveAttribute('aria-pressed', 'true');
 
   await page.reload();
   await expect(page.getByLabel('Depth')).toHaveValue('56');

@@ -50,7 +50,7 @@ test('a tiny run on WebGPU trains, pauses, resumes and finishes with loss and te
   expect(done.evals).toBe(2);
   expect(new Set(done.tensors).size).toBe(1); // the same live tensor count after every evaluation
   expect(done.losses.every((l) => Number.isFinite(l) && l > 0)).toBe(true);
-  await expect(page.getByTestId('run-chart').locator('.recharts-line')).toHaveCount(2);
+  await expect(page.getByTestId('runs-chart').locator('.recharts-line')).toHaveCount(2);
   await expect(page.getByTestId('run-facts')).toContainText('6 / 6');
   await page.screenshot({ path: `${SCREENSHOTS}/finished-run.png`, fullPage: true });
 });

@@ -2,8 +2,13 @@ import { BackendBadge } from './BackendBadge';
 import { ConfigForm } from './ConfigForm';
 import { Datasets } from './Datasets';
 import { Adjustments, DatasetNotice, LinkProblems } from './Notices';
+import { Presets } from './Presets';
 import { RunPanel } from './RunPanel';
-import { NetworkSummary, UnitSummary } from './Summary';
+import { RunsChart } from './RunsChart';
+import { RunsList } from './RunsList';
+import { Share } from './Share';
+import { NetworkSummary } from './Summary';
+import { VariantPicker } from './VariantPicker';
 
 export function App() {
   return (
@@ -16,17 +21,25 @@ export function App() {
             browser, and see why a clean identity path matters.
           </p>
         </div>
-        <BackendBadge />
+        <div className="top-side">
+          <Share />
+          <BackendBadge />
+        </div>
       </header>
       <LinkProblems />
       <Adjustments />
       <DatasetNotice />
+      <VariantPicker />
       <main className="layout">
-        <ConfigForm />
-        <aside className="side">
+        <div className="results">
           <RunPanel />
-          <UnitSummary />
+          <RunsChart />
+          <RunsList />
+        </div>
+        <aside className="side" aria-label="Experiment settings">
+          <Presets />
           <NetworkSummary />
+          <ConfigForm />
           <Datasets />
         </aside>
       </main>

@@ -1,20 +1,8 @@
 import { useState } from 'react';
-import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { DATASET_LABELS } from '../data/catalog';
 import { ACTIVE, type RunRecord } from '../store/playground';
 import { usePlayground } from '../store';
-
-const fmt = (n: number, digits = 0) =>
-  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
-
-function duration(ms: number): string {
-  const s = Math.round(ms / 1000);
-  return s < 60
-    ? `${s} s`
-    : s < 3600
-      ? `${Math.floor(s / 60)} min ${s % 60} s`
-      : `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
-}
+import { duration, fmt } from './format';
 
 /** A clear sentence for every state a run can be in. */
 export function runMessage(r: RunRecord): string {
@@ -37,66 +25,13 @@ export function runMessage(r: RunRecord): string {
   }
 }
 
-/** Training loss (dashed, left) and test error (solid, right) against iterations, as the paper's figures. */
-function RunChart({ run }: { run: RunRecord }) {
-  const byIter = new Map<number, { iter: number; loss?: number; error?: number }>();
-  for (const p of run.train) byIter.set(p.iter, { iter: p.iter, loss: p.loss });
-  for (const e of run.evals) byIter.set(e.iter, { ...byIter.get(e.iter), iter: e.iter, error: e.testError });
-  const data = [...byIter.values()].sort((a, b) => a.iter - b.iter);
-  if (data.length === 0) return null;
-  return (
-    <div className="chart" data-testid="run-chart">
-      <ResponsiveContainer width="100%" height={220}>
-        <LineChart data={data} margin={{ top: 8, right: 8, bottom: 4, left: 0 }}>
-          <CartesianGrid stroke="#e5e7eb" />
-          <XAxis
-            dataKey="iter"
-            type="number"
-            domain={[0, 'dataMax']}
-            allowDecimals={false}
-            tickFormatter={(v: number) => fmt(v)}
-          />
-          <YAxis
-            yAxisId="loss"
-            orientation="left"
-            width={56}
-            tickFormatter={(v: number) => Number(v.toPrecision(3)).toLocaleString('en-US')}
-          />
-          <YAxis yAxisId="error" orientation="right" width={44} domain={[0, 100]} unit="%" />
-          <Tooltip />
-          <Legend />
-          <Line
-            yAxisId="loss"
-            dataKey="loss"
-            name="training loss"
-            stroke="#2458c6"
-            strokeDasharray="5 3"
-            dot={false}
-            connectNulls
-            isAnimationActive={false}
-          />
-          <Line
-            yAxisId="error"
-            dataKey="error"
-            name="test error (%)"
-            stroke="#b42318"
-            dot
-            connectNulls
-            isAnimationActive={false}
-          />
-        </LineChart>
-      </ResponsiveContainer>
-    </div>
-  );
-}
-
 /** Start, pause, resume, stop; the learning rate of a running run; progress and what the run says. */
 export function RunPanel() {
   const config = usePlayground((s) => s.config);
   const runs = usePlayground((s) => s.runs);
   const datasets = usePlayground((s) => s.datasets);
+  const error = usePlayground((s) => s.startProblem);
   const { startRun, pauseRun, resumeRun, stopRun, setRunLr } = usePlayground.getState();
-  const [error, setError] = useState<string | null>(null);
   const [lr, setLr] = useState('');
   const run = runs.at(-1);
   const active = run !== undefined && ACTIVE.includes(run.status);
@@ -113,7 +48,7 @@ export function RunPanel() {
     <section className="card run" data-testid="run-panel" aria-labelledby="run-title">
       <h2 id="run-title">Train</h2>
       <div className="run-controls">
-        <button type="button" disabled={active || !available} onClick={() => setError(startRun())}>
+        <button type="button" disabled={active || !available} onClick={() => startRun()}>
           Start
         </button>
         {run?.status === 'paused' ? (
@@ -194,7 +129,6 @@ export function RunPanel() {
                 ` (set by hand at ${run.lrChanges.map((c) => `iteration ${c.iter} → ${c.lr}`).join(', ')})`}
             </dd>
           </dl>
-          <RunChart run={run} />
         </>
       )}
     </section>

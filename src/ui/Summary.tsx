@@ -1,34 +1,7 @@
 import { useMemo } from 'react';
 import { convsInUnit, depthForm, shapeSummary } from '../experiment/network';
 import { planNetwork, summarizePlan } from '../model/plan';
-import { UNITS } from '../experiment/units';
 import { usePlayground } from '../store';
-
-/** The chosen unit as the paper states it, with the paper's reported errors. */
-export function UnitSummary() {
-  const unit = UNITS[usePlayground((s) => s.config.unit)];
-  return (
-    <section className="card" data-testid="unit-summary" aria-labelledby="unit-title">
-      <h2 id="unit-title">
-        Fig. {unit.figure}
-        {unit.panel} · {unit.title}
-      </h2>
-      <p className="formula">{unit.formula}</p>
-      <table className="paper">
-        <caption>Paper, CIFAR-10 test error (median of 5 runs)</caption>
-        <tbody>
-          {unit.paper.map((r, i) => (
-            <tr key={i}>
-              <td>ResNet-{r.depth}</td>
-              <td>{r.setting ?? ''}</td>
-              <td className="num">{r.error === null ? 'fail (> 20%)' : `${r.error.toFixed(2)}%`}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </section>
-  );
-}
 
 /** The network's shape, recomputed as the form changes. */
 export function NetworkSummary() {
