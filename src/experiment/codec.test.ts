@@ -24,7 +24,11 @@ describe('reading a link', () => {
       expect(parseQuery(link).config.depth, link).toBe(32);
     }
     expect(queryOf('https://example.org/')).toBe('');
-    expect(parseQuery('https://example.org/')).toEqual({ config: defaults(), problems: [], actions: { autostart: false } });
+    expect(parseQuery('https://example.org/')).toEqual({
+      config: defaults(),
+      problems: [],
+      actions: { autostart: false },
+    });
   });
 
   it('refuses a depth that is not of the block form', () => {
