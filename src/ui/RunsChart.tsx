@@ -1,9 +1,11 @@
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { CartesianGrid, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { CIFAR100_LAYOUT, CIFAR10_LAYOUT } from '../data/format';
 import { runLabel } from '../experiment/label';
-import type { ChartOptions, RunRecord } from '../store/playground';
+import type { DatasetId } from '../experiment/schema';
+import { ACTIVE, type ChartOptions, type RunRecord } from '../store/playground';
 import { usePlayground } from '../store';
-import { displaySeries, type XY } from './chartSeries';
+import { displaySeries, iterationTick, lossDomain, niceTicks, type XY } from './chartSeries';
 
 /** Distinct on white and for the common colour-vision deficiencies (Okabe–Ito, then darker extras). */
 export const PALETTE = [
@@ -20,11 +22,11 @@ export const PALETTE = [
 ];
 export const runColor = (r: RunRecord) => PALETTE[r.color % PALETTE.length]!;
 
-/** At most two redraws a second while runs stream in. */
-const REDRAW_MS = 500;
+/** At most one redraw a second while runs stream in (the progress figures above update at every message). */
+const REDRAW_MS = 1000;
 
 /** Points drawn per curve: enough for a smooth line at any chart width, few enough to redraw in a few ms. */
-const MAX_POINTS = 400;
+const MAX_POINTS = 250;
 
 // The full histories stay in the store; the drawn series are derived once per history and options.
 const cache = new WeakMap<object, Map<string, XY[]>>();
@@ -39,7 +41,9 @@ function cached(history: object, key: string, make: () => XY[]): XY[] {
 function lossSeries(r: RunRecord, o: ChartOptions): XY[] {
   return cached(r.train, `${o.smoothing}:${o.logLoss}`, () =>
     displaySeries(
-      r.train.map((p) => ({ x: p.iter, y: p.loss })),
+      r.train,
+      (p) => p.iter,
+      (p) => p.loss,
       { smoothing: o.smoothing, log: o.logLoss, maxPoints: MAX_POINTS },
     ),
   );
@@ -48,7 +52,9 @@ function lossSeries(r: RunRecord, o: ChartOptions): XY[] {
 function errorSeries(r: RunRecord): XY[] {
   return cached(r.evals, 'error', () =>
     displaySeries(
-      r.evals.map((e) => ({ x: e.iter, y: e.testError })),
+      r.evals,
+      (e) => e.iter,
+      (e) => e.testError,
       { smoothing: 0, log: false, maxPoints: MAX_POINTS },
     ),
   );
@@ -78,6 +84,26 @@ function useThrottled<T>(value: T, ms: number): T {
 }
 
 const num = (v: number) => Number(v.toPrecision(3)).toLocaleString('en-US');
+
+// Recharts 3 keeps the chart's props in a store and recomputes what depends on any prop whose identity
+// changes, so everything that does not change is a constant here: a redraw then only touches the curves
+// whose data changed (unchanged curves keep their cached arrays).
+const CLASSES: Record<DatasetId, number> = {
+  cifar10: CIFAR10_LAYOUT.classes,
+  cifar100: CIFAR100_LAYOUT.classes,
+  synthetic: CIFAR10_LAYOUT.classes, // written in CIFAR-10's layout
+};
+const MARGIN = { top: 8, right: 4, bottom: 4, left: 0 };
+const ITER_LABEL = { value: 'iterations', position: 'insideBottomRight', offset: -2, fontSize: 11 } as const;
+const LOSS_LABEL = { value: 'training loss', angle: -90, position: 'insideLeft', fontSize: 11, dy: 40 } as const;
+const ERROR_LABEL = { value: 'test error', angle: 90, position: 'insideRight', fontSize: 11, dy: -30 } as const;
+const ERROR_DOMAIN: [number, (max: number) => number] = [0, (max) => Math.min(100, Math.ceil(max / 10) * 10)];
+const EVAL_DOT = { r: 2.5 };
+const tooltipValue = (v: unknown, name: unknown): [string, string] => [
+  typeof v === 'number' ? num(v) : String(v),
+  String(name),
+];
+const tooltipLabel = (x: unknown) => `iteration ${Number(x).toLocaleString('en-US')}`;
 
 /** Smoothing and log scale, as TensorBoard offers them. */
 function ChartControls() {
@@ -115,8 +141,29 @@ export function RunsChart() {
     REDRAW_MS,
   );
   const options = usePlayground((s) => s.chart);
-  const shown = runs.filter((r) => r.visible && (r.train.length > 0 || r.evals.length > 0));
-  const maxIter = Math.max(1, ...shown.map((r) => Math.max(r.train.at(-1)?.iter ?? 0, r.evals.at(-1)?.iter ?? 0)));
+  // The tooltip is a quarter of every redraw's cost: it exists only while the pointer is over the chart.
+  const [pointer, setPointer] = useState(false);
+  // A run is drawn from its start: its axes are laid out while the worker is still building the network.
+  const shown = runs.filter((r) => r.visible);
+  const curves = shown.map((r) => ({ run: r, loss: lossSeries(r, options), error: errorSeries(r) }));
+  // Fixed axes, as the paper's figures: x spans the whole schedule of the runs shown (a run that has ended
+  // spans what it reached), the loss axis moves only when a curve outgrows it. Ticks that do not move are
+  // not re-measured at every redraw.
+  const xEnd = Math.max(
+    1,
+    ...shown.map((r) =>
+      ACTIVE.includes(r.status) ? r.config.iters : Math.max(r.train.at(-1)?.iter ?? 0, r.evals.at(-1)?.iter ?? 0),
+    ),
+  );
+  const [lossLo, lossHi] = lossDomain(
+    curves.map((c) => c.loss),
+    options.logLoss,
+    Math.max(Math.log(10), ...shown.map((r) => Math.log(CLASSES[r.config.dataset]))),
+  );
+  const xDomain = useMemo(() => [0, xEnd], [xEnd]);
+  const xTicks = useMemo(() => niceTicks(xEnd), [xEnd]);
+  const yDomain = useMemo(() => [lossLo, lossHi], [lossLo, lossHi]);
+  const yTicks = useMemo(() => (options.logLoss ? undefined : niceTicks(lossHi)), [options.logLoss, lossHi]);
 
   return (
     <section className="card chart-card" aria-labelledby="chart-title">
@@ -126,25 +173,31 @@ export function RunsChart() {
       </div>
       {/* Mounted from the start, even empty: its first mount is the costliest render on the page, and it
           should not land on the main thread in the middle of training. */}
-      <div className="chart" data-testid="runs-chart">
+      <div
+        className="chart"
+        data-testid="runs-chart"
+        onPointerEnter={() => setPointer(true)}
+        onPointerLeave={() => setPointer(false)}
+      >
         {shown.length === 0 && (
           <p className="muted chart-empty" data-testid="chart-empty">
             {runs.length === 0
               ? 'Start a run: its training loss and test error are drawn here as they arrive.'
-              : 'No visible run has points yet. Tick a run in the list below to show it.'}
+              : 'Every run is hidden. Tick a run in the list below to show it.'}
           </p>
         )}
         <ResponsiveContainer width="100%" height={300}>
-          <LineChart margin={{ top: 8, right: 4, bottom: 4, left: 0 }}>
+          <LineChart margin={MARGIN}>
             <CartesianGrid stroke="#e5e7eb" />
             <XAxis
               dataKey="x"
               type="number"
-              domain={[0, maxIter]}
+              domain={xDomain}
               allowDecimals={false}
               allowDuplicatedCategory={false}
-              tickFormatter={(v: number) => v.toLocaleString('en-US')}
-              label={{ value: 'iterations', position: 'insideBottomRight', offset: -2, fontSize: 11 }}
+              tickFormatter={iterationTick}
+              ticks={xTicks}
+              label={ITER_LABEL}
               height={36}
             />
             <YAxis
@@ -152,28 +205,19 @@ export function RunsChart() {
               orientation="left"
               width={52}
               scale={options.logLoss ? 'log' : 'auto'}
-              domain={['auto', 'auto']}
+              domain={yDomain}
+              ticks={yTicks}
               allowDataOverflow
               tickFormatter={num}
-              label={{ value: 'training loss', angle: -90, position: 'insideLeft', fontSize: 11, dy: 40 }}
+              label={LOSS_LABEL}
             />
-            <YAxis
-              yAxisId="error"
-              orientation="right"
-              width={48}
-              domain={[0, (max: number) => Math.min(100, Math.ceil(max / 10) * 10)]}
-              unit="%"
-              label={{ value: 'test error', angle: 90, position: 'insideRight', fontSize: 11, dy: -30 }}
-            />
-            <Tooltip
-              formatter={(v, name) => [typeof v === 'number' ? num(v) : String(v), name]}
-              labelFormatter={(x) => `iteration ${Number(x).toLocaleString('en-US')}`}
-            />
-            {shown.flatMap((r) => [
+            <YAxis yAxisId="error" orientation="right" width={48} domain={ERROR_DOMAIN} unit="%" label={ERROR_LABEL} />
+            {pointer && <Tooltip formatter={tooltipValue} labelFormatter={tooltipLabel} />}
+            {curves.flatMap(({ run: r, loss, error }) => [
               <Line
                 key={`${r.id}-loss`}
                 yAxisId="loss"
-                data={lossSeries(r, options)}
+                data={loss}
                 dataKey="y"
                 name={`${runLabel(r.config)}: training loss`}
                 stroke={runColor(r)}
@@ -185,12 +229,12 @@ export function RunsChart() {
               <Line
                 key={`${r.id}-error`}
                 yAxisId="error"
-                data={errorSeries(r)}
+                data={error}
                 dataKey="y"
                 name={`${runLabel(r.config)}: test error (%)`}
                 stroke={runColor(r)}
                 strokeWidth={2}
-                dot={r.evals.length <= 40 ? { r: 2.5 } : false}
+                dot={r.evals.length <= 40 ? EVAL_DOT : false}
                 isAnimationActive={false}
               />,
             ])}
