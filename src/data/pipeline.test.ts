@@ -394,3 +394,50 @@ describe('testBatches', () => {
     expect(Array.from(rangeIndices(3, 6))).toEqual([3, 4, 5]);
   });
 });
+
+describe('EpochSampler state and restore', () => {
+  /** A sampler restored from `s`'s state, and both samplers' next batches. */
+  function resumed(s: EpochSampler, available: number, batch: number, batches: number) {
+    const r = new EpochSampler(s.seed, s.limit);
+    r.restore(structuredClone(s.state()));
+    expect(r.state()).toEqual(s.state());
+    expect(r.epoch).toBe(s.epoch);
+    return { original: pull(s, available, batch, batches), restored: pull(r, available, batch, batches) };
+  }
+
+  it('continues with the same batches, from before the first batch', () => {
+    const s = new EpochSampler(5);
+    expect(s.state()).toEqual({ completed: 0, pos: 0, size: 0 });
+    const { original, restored } = resumed(s, 10, 4, 6);
+    expect(restored).toEqual(original);
+  });
+
+  it('continues with the same batches mid-epoch and across an epoch boundary', () => {
+    for (const taken of [1, 2, 3, 5, 7]) {
+      const s = new EpochSampler(5, 9);
+      pull(s, 12, 4, taken); // epochs of 9: mid-epoch, or exactly at a boundary (taken = 9 → 36 = 4 epochs)
+      const { original, restored } = resumed(s, 12, 4, 6);
+      expect(restored, `after ${taken} batches`).toEqual(original);
+    }
+    const atBoundary = new EpochSampler(6);
+    pull(atBoundary, 10, 5, 2);
+    expect(atBoundary.state()).toEqual({ completed: 0, pos: 10, size: 10 });
+    const { original, restored } = resumed(atBoundary, 10, 5, 3);
+    expect(restored).toEqual(original);
+  });
+
+  it('keeps an epoch over fewer records than are now available', () => {
+    const s = new EpochSampler(7);
+    s.nextBatch(10, 4);
+    const { original, restored } = resumed(s, 20, 4, 4); // rest of the 10-record epoch, then 20 records
+    expect(restored).toEqual(original);
+    expect(original.slice(0, 6).every((i) => i < 10)).toBe(true);
+  });
+
+  it('rejects an impossible state', () => {
+    const s = new EpochSampler(1);
+    expect(() => s.restore({ completed: 0, pos: 5, size: 4 })).toThrow(RangeError);
+    expect(() => s.restore({ completed: 1.5, pos: 0, size: 4 })).toThrow(RangeError);
+    expect(() => s.restore({ completed: 2, pos: 0, size: 0 })).toThrow(RangeError);
+  });
+});

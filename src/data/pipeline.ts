@@ -13,6 +13,16 @@ import * as tf from '@tensorflow/tfjs';
 import { CHANNELS, IMAGE_SIZE, PIXEL_BYTES, type ChannelStats, type RecordSet } from './format';
 import { createRng, deriveSeed, shuffle, type Rng } from './rng';
 
+/** Where a sampler stands: enough to regenerate its permutation and carry on (checkpoints). */
+export interface SamplerState {
+  /** Completed epochs. */
+  completed: number;
+  /** Records of the current permutation already handed out. */
+  pos: number;
+  /** Length of the current permutation (0 before the first batch). */
+  size: number;
+}
+
 /**
  * Hands out training record indices epoch by epoch: each epoch is a fresh permutation (seeded by seed and epoch
  * number) of the first min(available, limit) records. Records that become available mid-epoch (more shards loaded)
@@ -39,6 +49,22 @@ export class EpochSampler {
     return this.order.length;
   }
 
+  state(): SamplerState {
+    return { completed: this.completed, pos: this.pos, size: this.order.length };
+  }
+
+  /** Continues from `s`: the permutation is regenerated from seed and epoch, as startEpoch made it. */
+  restore(s: SamplerState): void {
+    const { completed, pos, size } = s;
+    const ok = [completed, pos, size].every((n) => Number.isInteger(n) && n >= 0) && pos <= size;
+    if (!ok || (size === 0 && (pos > 0 || completed > 0))) {
+      throw new RangeError(`invalid sampler state ${JSON.stringify(s)}`);
+    }
+    this.completed = completed;
+    this.order = size > 0 ? this.permutation(size) : new Uint32Array(0);
+    this.pos = pos;
+  }
+
   /** Indices of the next batchSize training records; a batch may run on into the next epoch. */
   nextBatch(available: number, batchSize: number): Uint32Array {
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batch size must be ≥ 1, got ${batchSize}`);
@@ -62,11 +88,17 @@ export class EpochSampler {
     if (this.order.length > 0) this.completed++;
     const size = this.limit > 0 ? Math.min(available, this.limit) : available;
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`no training records available (${available})`);
+    this.order = this.permutation(size);
+    this.pos = 0;
+  }
+
+  /** The current epoch's order over `size` records. */
+  private permutation(size: number) {
     const order = new Uint32Array(size);
     for (let i = 0; i < size; i++) order[i] = i;
-    // Seeded by epoch number, not by a running stream, so epoch k's order does not depend on earlier batch sizes.
-    this.order = shuffle(order, createRng(deriveSeed(this.seed, this.completed)));
-    this.pos = 0;
+    // Seeded by epoch number, not by a running stream, so epoch k's order does not depend on earlier batch sizes
+    // and a checkpoint can regenerate it.
+    return shuffle(order, createRng(deriveSeed(this.seed, this.completed)));
   }
 }
 

@@ -22,6 +22,11 @@ export class Sgd {
     this.velocity = params.map((p) => tf.variable(tf.zerosLike(p), false));
   }
 
+  /** Momentum buffers, one per parameter in the same order (read for checkpoints, restored by assign). */
+  get buffers(): readonly tf.Variable[] {
+    return this.velocity;
+  }
+
   /** One update from gradients keyed by variable name (tf.variableGrads' result). */
   apply(grads: Record<string, tf.Tensor>, lr: number): void {
     const { momentum, nesterov, wd } = this.c;

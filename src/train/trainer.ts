@@ -12,12 +12,13 @@ import {
   augment,
   EpochSampler,
   gatherBatch,
+  type SamplerState,
   labelsTensor,
   rangeIndices,
   testBatches,
   toNormalizedImages,
 } from '../data/pipeline';
-import { createRng, deriveSeed, type Rng } from '../data/rng';
+import { createRng, deriveSeed } from '../data/rng';
 import type { Config } from '../experiment/schema';
 import { buildNetwork, type Network } from '../model/network';
 import { Sgd } from './optimizer';
@@ -36,7 +37,6 @@ export class Trainer {
   readonly lrOverrides: LrOverride[] = [];
   private readonly opt: Sgd;
   private readonly sampler: EpochSampler;
-  private readonly augRng: Rng;
 
   constructor(
     readonly config: Config,
@@ -48,7 +48,6 @@ export class Trainer {
       config,
     );
     this.sampler = new EpochSampler(config.seed, config.trainSubset);
-    this.augRng = createRng(deriveSeed(config.seed, 1)); // its own stream: crops do not shift the data order
   }
 
   get epoch(): number {
@@ -65,6 +64,19 @@ export class Trainer {
     this.lrOverrides.push({ iter: this.iter, lr });
   }
 
+  /** The optimizer's momentum buffers, in the order of net.trainable (for checkpoints). */
+  get momentum(): readonly tf.Variable[] {
+    return this.opt.buffers;
+  }
+
+  samplerState(): SamplerState {
+    return this.sampler.state();
+  }
+
+  restoreSampler(s: SamplerState): void {
+    this.sampler.restore(s);
+  }
+
   /** One SGD iteration; resolves to its training loss. */
   async step(): Promise<number> {
     const available = this.data.train.reduce((a, s) => a + s.count, 0);
@@ -74,7 +86,10 @@ export class Trainer {
     const vars = this.net.trainable.map((t) => t.variable);
     const loss = tf.tidy(() => {
       const normalized = toNormalizedImages(pixels, indices.length, this.data.normalization);
-      const x = this.config.augment ? augment(normalized, this.augRng) : normalized;
+      // Crops from a stream per iteration, apart from the data order's: a resumed run draws the same ones.
+      const x = this.config.augment
+        ? augment(normalized, createRng(deriveSeed(this.config.seed, 1, this.iter)))
+        : normalized;
       const y = labelsTensor(labels, this.net.plan.classes);
       const { value, grads } = tf.variableGrads(
         () => tf.losses.softmaxCrossEntropy(y, this.net.forward(x, { training: true, seed: this.iter })) as tf.Scalar,
