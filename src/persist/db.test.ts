@@ -1,0 +1,200 @@
+import 'fake-indexeddb/auto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { defaults } from '../experiment/schema';
+import {
+  checkpointInfo,
+  deleteCheckpoint,
+  deleteRun,
+  loadCheckpoint,
+  loadRuns,
+  payloadBytes,
+  resetDbForTests,
+  saveCheckpoint,
+  saveRun,
+  StorageFullError,
+  type PersistedRun,
+} from './db';
+
+function run(id: string, startedAt: number, change: Partial<PersistedRun> = {}): PersistedRun {
+  return {
+    id,
+    config: { ...defaults(), depth: 32 },
+    status: 'finished',
+    info: {
+      backend: 'wasm',
+      adapter: null,
+      fallbacks: [{ backend: 'webgpu', error: 'no adapter' }],
+      trainableParams: 464_154,
+      trainImages: 50_000,
+      testImages: 10_000,
+    },
+    train: [
+      { iter: 10, epoch: 0.02, loss: 2.3, lr: 0.01, imagesPerSec: 120, elapsedMs: 1000 },
+      { iter: 20, epoch: 0.05, loss: Infinity, lr: 0.01, imagesPerSec: 118, elapsedMs: 2000 },
+    ],
+    evals: [{ iter: 20, epoch: 0.05, testError: 0.9, testLoss: NaN, tensors: 12, elapsedMs: 2500 }],
+    lrChanges: [{ iter: 15, lr: 0.001 }],
+    startedAt,
+    visible: true,
+    color: 3,
+    ...change,
+  };
+}
+
+function checkpoint(iter: number, floats = 1000) {
+  return {
+    version: 1 as const,
+    iter,
+    epoch: iter / 390,
+    savedAt: 1_700_000_000_000 + iter,
+    params: [{ name: 'conv0/w', shape: [floats], data: new Float32Array(floats).fill(iter) }],
+    momentum: [{ name: 'conv0/w', shape: [floats], data: new Float32Array(floats) }],
+  };
+}
+
+/** Makes the next put fail the way a full disk does; `how` picks the shape browsers report it in. */
+function failNextPut(how: 'throw' | 'abort') {
+  const original = IDBObjectStore.prototype.put;
+  IDBObjectStore.prototype.put = function (this: IDBObjectStore, ...args: Parameters<IDBObjectStore['put']>) {
+    IDBObjectStore.prototype.put = original;
+    if (how === 'throw') throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+    const request = original.apply(this, args);
+    // fake-indexeddb's internal abort (as the engine does when a commit hits the quota): the transaction's
+    // error is QuotaExceededError while its requests only see AbortError.
+    (this.transaction as unknown as { _abort(name: string): void })._abort('QuotaExceededError');
+    return request;
+  };
+  return () => {
+    IDBObjectStore.prototype.put = original;
+  };
+}
+
+beforeEach(resetDbForTests);
+afterEach(resetDbForTests);
+
+describe('runs', () => {
+  it('saves, loads (ordered by start) and deletes runs, keeping non-finite losses', async () => {
+    await saveRun(run('b', 2000));
+    await saveRun(run('a', 1000, { status: 'interrupted', message: 'page closed' }));
+    await saveRun(run('c', 3000));
+    const loaded = await loadRuns();
+    expect(loaded.map((r) => r.id)).toEqual(['a', 'b', 'c']);
+    expect(loaded[1]).toEqual(run('b', 2000));
+    expect(loaded[1]!.train[1]!.loss).toBe(Infinity);
+    expect(loaded[1]!.evals[0]!.testLoss).toBeNaN();
+    expect(loaded[0]!.status).toBe('interrupted');
+
+    await saveRun(run('b', 2000, { status: 'stopped' }));
+    expect((await loadRuns()).find((r) => r.id === 'b')!.status).toBe('stopped');
+
+    await deleteRun('b');
+    expect((await loadRuns()).map((r) => r.id)).toEqual(['a', 'c']);
+  });
+
+  it('deleteRun removes the run and its checkpoint together', async () => {
+    await saveRun(run('a', 1));
+    await saveRun(run('b', 2));
+    await saveCheckpoint('a', checkpoint(100));
+    await saveCheckpoint('b', checkpoint(200));
+    await deleteRun('a');
+    expect(await loadCheckpoint('a')).toBeUndefined();
+    expect((await checkpointInfo()).map((c) => c.runId)).toEqual(['b']);
+    expect((await loadCheckpoint('b'))?.iter).toBe(200);
+  });
+});
+
+describe('checkpoints', () => {
+  it('round-trips a checkpoint with its typed arrays, replaces it, and deletes it', async () => {
+    const c = checkpoint(400);
+    await saveCheckpoint('r', c);
+    const back = await loadCheckpoint<ReturnType<typeof checkpoint>>('r');
+    expect(back).toEqual(c);
+    expect(back!.params[0]!.data).toBeInstanceOf(Float32Array);
+
+    await saveCheckpoint('r', checkpoint(800));
+    expect((await loadCheckpoint('r'))?.iter).toBe(800);
+    expect(await checkpointInfo()).toEqual([{ runId: 'r', iter: 800, bytes: 8000, savedAt: c.savedAt + 400 }]);
+
+    await deleteCheckpoint('r');
+    expect(await loadCheckpoint('r')).toBeUndefined();
+    expect(await checkpointInfo()).toEqual([]);
+  });
+
+  it('checkpointInfo reads only the meta records, never the payloads', async () => {
+    await saveCheckpoint('x', checkpoint(10, 250_000), 123);
+    await saveCheckpoint('y', checkpoint(20));
+    const read: string[] = [];
+    const getAll = IDBObjectStore.prototype.getAll;
+    IDBObjectStore.prototype.getAll = function (this: IDBObjectStore, ...args: Parameters<IDBObjectStore['getAll']>) {
+      read.push(this.name);
+      return getAll.apply(this, args);
+    };
+    try {
+      const info = await checkpointInfo();
+      expect(info).toEqual([
+        { runId: 'x', iter: 10, bytes: 123, savedAt: 1_700_000_000_010 },
+        { runId: 'y', iter: 20, bytes: 8000, savedAt: 1_700_000_000_020 },
+      ]);
+    } finally {
+      IDBObjectStore.prototype.getAll = getAll;
+    }
+    expect(read).toEqual(['checkpointMeta']);
+  });
+
+  it('payloadBytes counts the typed arrays', () => {
+    expect(payloadBytes(checkpoint(1, 10))).toBe(80);
+    expect(payloadBytes({ a: 1, b: 'x', c: null })).toBe(0);
+  });
+});
+
+describe('a full disk', () => {
+  for (const how of ['throw', 'abort'] as const) {
+    it(`(${how}) throws StorageFullError and keeps the previous record and a working database`, async () => {
+      const before = run('a', 1);
+      await saveRun(before);
+      const restore = failNextPut(how);
+      try {
+        const error = await saveRun(run('a', 1, { status: 'stopped', train: [] })).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(StorageFullError);
+        expect((error as Error).message).toMatch(/storage is full/i);
+      } finally {
+        restore();
+      }
+      expect(await loadRuns()).toEqual([before]);
+
+      await saveRun(run('a', 1, { status: 'stopped' }));
+      await saveRun(run('b', 2));
+      expect((await loadRuns()).map((r) => [r.id, r.status])).toEqual([
+        ['a', 'stopped'],
+        ['b', 'finished'],
+      ]);
+    });
+  }
+
+  it('a checkpoint that does not fit leaves the previous checkpoint and its meta record', async () => {
+    await saveCheckpoint('r', checkpoint(100));
+    const restore = failNextPut('abort');
+    try {
+      await expect(saveCheckpoint('r', checkpoint(200))).rejects.toBeInstanceOf(StorageFullError);
+    } finally {
+      restore();
+    }
+    expect((await loadCheckpoint('r'))?.iter).toBe(100);
+    expect((await checkpointInfo()).map((c) => c.iter)).toEqual([100]);
+  });
+
+  it('other failures say what was being done', async () => {
+    const original = IDBObjectStore.prototype.put;
+    IDBObjectStore.prototype.put = () => {
+      throw new DOMException('cannot clone', 'DataCloneError');
+    };
+    try {
+      const error = await saveRun(run('z', 1)).catch((e: unknown) => e);
+      expect(error).not.toBeInstanceOf(StorageFullError);
+      expect((error as Error).message).toBe('Could not save run z in browser storage (DataCloneError: cannot clone).');
+    } finally {
+      IDBObjectStore.prototype.put = original;
+    }
+    expect(await loadRuns()).toEqual([]);
+  });
+});

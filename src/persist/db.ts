@@ -1,0 +1,260 @@
+/**
+ * Runs and their checkpoints in IndexedDB, so they survive a reload. Opened by the page (run records) and by the
+ * engine worker (checkpoints), hence no DOM here: only the `indexedDB` global. Kept apart from the datasets
+ * database so that clearing one never touches the other.
+ *
+ * Every write is one transaction: a run's record, or a checkpoint with its meta record, lands whole or not at
+ * all, and a failed write leaves the previous version in place.
+ */
+import { deleteDB, openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
+import type { Config } from '../experiment/schema';
+import type { EvalPoint, RunInfo, RunStatus, TrainPoint } from '../worker/protocol';
+
+export const RUNS_DB_NAME = 'identity-mappings-runs';
+const VERSION = 1;
+
+/** A run that was active when the page went away (or was imported while active) and is no longer running. */
+export type PersistedStatus = RunStatus | 'interrupted';
+
+/** A run record as plain, structured-clonable data. */
+export interface PersistedRun {
+  id: string;
+  config: Config;
+  status: PersistedStatus;
+  info?: RunInfo;
+  message?: string;
+  train: TrainPoint[];
+  evals: EvalPoint[];
+  lrChanges: { iter: number; lr: number }[];
+  startedAt: number;
+  visible: boolean;
+  color: number;
+}
+
+/** The least a checkpoint must carry; the rest (weights, momentum, sampler state) is opaque here. */
+export interface CheckpointLike {
+  iter: number;
+  savedAt: number;
+}
+
+/** What the checkpoint store holds; the caller (src/train/checkpoint.ts) knows the full type. */
+export type StoredCheckpoint = CheckpointLike;
+
+export interface CheckpointInfo {
+  runId: string;
+  iter: number;
+  bytes: number;
+  savedAt: number;
+}
+
+interface CheckpointRecord {
+  runId: string;
+  checkpoint: CheckpointLike;
+}
+
+interface RunsSchema extends DBSchema {
+  runs: { key: string; value: PersistedRun };
+  checkpoints: { key: string; value: CheckpointRecord };
+  /** Small records beside the payloads, so listing checkpoints never reads megabytes of weights. */
+  checkpointMeta: { key: string; value: CheckpointInfo };
+}
+
+type Store = StoreNames<RunsSchema>;
+type WriteTx = IDBPTransaction<RunsSchema, Store[], 'readwrite'>;
+
+export class StorageFullError extends Error {
+  override readonly name = 'StorageFullError';
+  constructor(
+    message = "Browser storage is full: the run's latest state was not saved. Delete runs or checkpoints to free space.",
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+let connection: Promise<IDBPDatabase<RunsSchema>> | null = null;
+
+function open(): Promise<IDBPDatabase<RunsSchema>> {
+  const opening = openDB<RunsSchema>(RUNS_DB_NAME, VERSION, {
+    upgrade(db) {
+      db.createObjectStore('runs', { keyPath: 'id' });
+      db.createObjectStore('checkpoints', { keyPath: 'runId' });
+      db.createObjectStore('checkpointMeta', { keyPath: 'runId' });
+    },
+    // Another context (a newer page, or a delete) needs the database: let go so it is not blocked forever.
+    blocking() {
+      void opening.then((db) => db.close());
+      if (connection === opening) connection = null;
+    },
+    terminated() {
+      if (connection === opening) connection = null;
+    },
+  });
+  return opening;
+}
+
+async function database(): Promise<IDBPDatabase<RunsSchema>> {
+  if (typeof indexedDB === 'undefined') {
+    throw new Error('This browser has no IndexedDB: runs cannot be kept across reloads.');
+  }
+  connection ??= open();
+  try {
+    return await connection;
+  } catch (e) {
+    connection = null;
+    throw describe(e, 'open the runs database');
+  }
+}
+
+function isQuota(e: unknown): boolean {
+  return e instanceof Error && (e.name === 'QuotaExceededError' || e.name === 'NS_ERROR_DOM_QUOTA_REACHED');
+}
+
+/** A quota failure becomes StorageFullError; anything else an Error that says what was being done. */
+function describe(e: unknown, doing: string, txError?: DOMException | null): Error {
+  if (e instanceof StorageFullError) return e;
+  // An aborted transaction reports AbortError on its requests; the reason (e.g. quota) is on the transaction.
+  if (isQuota(e) || isQuota(txError)) return new StorageFullError(undefined, { cause: e });
+  const reason = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  return new Error(`Could not ${doing} in browser storage (${reason}).`, { cause: e });
+}
+
+/** A transaction on the shared connection; one closed under us (e.g. by the browser) is reopened once. */
+async function transaction<M extends IDBTransactionMode>(stores: Store[], mode: M, doing: string) {
+  const db = await database();
+  try {
+    return db.transaction(stores, mode);
+  } catch (e) {
+    if (!(e instanceof Error) || e.name !== 'InvalidStateError') throw describe(e, doing);
+    if (connection && (await connection.catch(() => null)) === db) connection = null;
+    const fresh = await database();
+    try {
+      return fresh.transaction(stores, mode);
+    } catch (e2) {
+      throw describe(e2, doing);
+    }
+  }
+}
+
+type Op = (tx: WriteTx) => Promise<unknown>;
+
+/** Runs the requests of one read-write transaction; resolves once it has committed, and aborts it on any error. */
+async function write(stores: Store[], doing: string, ops: Op[]): Promise<void> {
+  const tx = await transaction(stores, 'readwrite', doing);
+  // Each promise is observed at once: when a later request throws, earlier ones reject (AbortError) unawaited.
+  const pending: Promise<unknown>[] = [];
+  const track = (p: Promise<unknown>) => {
+    p.catch(() => undefined);
+    pending.push(p);
+  };
+  track(tx.done);
+  try {
+    for (const op of ops) track(op(tx));
+    await Promise.all(pending);
+  } catch (e) {
+    try {
+      tx.abort();
+    } catch {
+      // Already aborted or finished.
+    }
+    throw describe(e, doing, tx.error);
+  }
+}
+
+async function read<T>(
+  stores: Store[],
+  doing: string,
+  body: (tx: IDBPTransaction<RunsSchema, Store[], 'readonly'>) => Promise<T>,
+) {
+  const tx = await transaction(stores, 'readonly', doing);
+  try {
+    return await body(tx);
+  } catch (e) {
+    throw describe(e, doing, tx.error);
+  }
+}
+
+export function saveRun(run: PersistedRun): Promise<void> {
+  return write(['runs'], `save run ${run.id}`, [(tx) => tx.objectStore('runs').put(run)]);
+}
+
+/** Every stored run, oldest first. */
+export async function loadRuns(): Promise<PersistedRun[]> {
+  const runs = await read(['runs'], 'read the saved runs', (tx) => tx.objectStore('runs').getAll());
+  return runs.sort((a, b) => a.startedAt - b.startedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/** Deletes a run and its checkpoint together. */
+export function deleteRun(id: string): Promise<void> {
+  return write(['runs', 'checkpoints', 'checkpointMeta'], `delete run ${id}`, [
+    (tx) => tx.objectStore('runs').delete(id),
+    (tx) => tx.objectStore('checkpoints').delete(id),
+    (tx) => tx.objectStore('checkpointMeta').delete(id),
+  ]);
+}
+
+/** Size of the typed arrays and buffers in a value: what a checkpoint costs, its small fields aside. */
+export function payloadBytes(value: unknown, seen = new Set<object>()): number {
+  if (typeof value !== 'object' || value === null || seen.has(value)) return 0;
+  seen.add(value);
+  if (ArrayBuffer.isView(value)) return value.byteLength;
+  if (value instanceof ArrayBuffer) return value.byteLength;
+  let sum = 0;
+  for (const v of Array.isArray(value) ? value : Object.values(value)) sum += payloadBytes(v, seen);
+  return sum;
+}
+
+/**
+ * Replaces a run's checkpoint (payload and meta record in one transaction). `bytes` is what checkpointInfo
+ * reports; by default the size of the checkpoint's typed arrays.
+ */
+export function saveCheckpoint<C extends CheckpointLike>(
+  runId: string,
+  checkpoint: C,
+  bytes: number = payloadBytes(checkpoint),
+): Promise<void> {
+  const meta: CheckpointInfo = { runId, iter: checkpoint.iter, bytes, savedAt: checkpoint.savedAt };
+  return write(['checkpoints', 'checkpointMeta'], `save the checkpoint of run ${runId}`, [
+    (tx) => tx.objectStore('checkpoints').put({ runId, checkpoint }),
+    (tx) => tx.objectStore('checkpointMeta').put(meta),
+  ]);
+}
+
+/** The run's checkpoint as it was saved (the caller knows its type), or undefined when there is none. */
+export async function loadCheckpoint<C extends CheckpointLike = CheckpointLike>(runId: string): Promise<C | undefined> {
+  const record = await read(['checkpoints'], `read the checkpoint of run ${runId}`, (tx) =>
+    tx.objectStore('checkpoints').get(runId),
+  );
+  return record?.checkpoint as C | undefined;
+}
+
+export function deleteCheckpoint(runId: string): Promise<void> {
+  return write(['checkpoints', 'checkpointMeta'], `delete the checkpoint of run ${runId}`, [
+    (tx) => tx.objectStore('checkpoints').delete(runId),
+    (tx) => tx.objectStore('checkpointMeta').delete(runId),
+  ]);
+}
+
+/** Every stored checkpoint's iteration, size and time, read from the meta records only. */
+export function checkpointInfo(): Promise<CheckpointInfo[]> {
+  return read(['checkpointMeta'], 'list the saved checkpoints', (tx) => tx.objectStore('checkpointMeta').getAll());
+}
+
+/** How much of its quota this origin uses, or null when the browser does not say. */
+export async function storageEstimate(): Promise<{ usage: number; quota: number } | null> {
+  try {
+    const storage = typeof navigator === 'undefined' ? undefined : navigator.storage;
+    const e = await storage?.estimate?.();
+    return e ? { usage: e.usage ?? 0, quota: e.quota ?? 0 } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Tests: closes the connection and deletes the database, so each test starts empty. */
+export async function resetDbForTests(): Promise<void> {
+  const current = connection;
+  connection = null;
+  if (current) await current.then((db) => db.close()).catch(() => undefined);
+  await deleteDB(RUNS_DB_NAME);
+}

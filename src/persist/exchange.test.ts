@@ -1,0 +1,259 @@
+import { describe, expect, it } from 'vitest';
+import { toQuery } from '../experiment/codec';
+import { defaults } from '../experiment/schema';
+import type { PersistedRun } from './db';
+import { CSV_HEADER, parseRunsJson, runsToCsv, runsToJson, summarizeRun } from './exchange';
+
+function run(id: string, change: Partial<PersistedRun> = {}): PersistedRun {
+  return {
+    id,
+    config: { ...defaults(), depth: 110, milestones: [100, 200], iters: 300 },
+    status: 'finished',
+    info: {
+      backend: 'webgpu',
+      adapter: 'some "gpu", v2',
+      fallbacks: [],
+      trainableParams: 1_700_000,
+      trainImages: 50_000,
+      testImages: 10_000,
+    },
+    train: [
+      { iter: 20, epoch: 0.05, loss: 2.1, lr: 0.1, imagesPerSec: 300, elapsedMs: 2000 },
+      { iter: 10, epoch: 0.02, loss: 2.3, lr: 0.01, imagesPerSec: 250, elapsedMs: 1000 },
+    ],
+    evals: [
+      { iter: 10, epoch: 0.02, testError: 0.8, testLoss: 2.2, tensors: 40, elapsedMs: 1500 },
+      { iter: 20, epoch: 0.05, testError: 0.7, testLoss: 2.0, tensors: 40, elapsedMs: 2500 },
+    ],
+    lrChanges: [{ iter: 15, lr: 0.05 }],
+    startedAt: 1_700_000_000_000,
+    visible: true,
+    color: 0,
+    ...change,
+  };
+}
+
+/** A CSV line split by RFC 4180 rules (quoted fields may hold commas and doubled quotes). */
+function splitCsvLine(line: string): string[] {
+  const out: string[] = [];
+  let i = 0;
+  while (i <= line.length) {
+    if (line[i] === '"') {
+      let s = '';
+      i++;
+      for (;;) {
+        const q = line.indexOf('"', i);
+        s += line.slice(i, q);
+        if (line[q + 1] === '"') {
+          s += '"';
+          i = q + 2;
+        } else {
+          i = q + 1;
+          break;
+        }
+      }
+      out.push(s);
+      i++; // the comma
+    } else {
+      const c = line.indexOf(',', i);
+      const end = c < 0 ? line.length : c;
+      out.push(line.slice(i, end));
+      i = end + 1;
+    }
+  }
+  return out;
+}
+
+describe('runsToCsv', () => {
+  it('writes one row per point, by run then iteration, train before eval', () => {
+    const csv = runsToCsv([run('r1'), run('r,"2"', { train: [], evals: [] }), run('r3', { evals: [] })]);
+    const lines = csv.trimEnd().split('\n');
+    expect(lines[0]).toBe(CSV_HEADER.join(','));
+    expect(lines[0]).toBe(
+      'run,unit,depth,link,kind,iter,epoch,train_loss,lr,images_per_sec,elapsed_ms,test_error,test_loss',
+    );
+    const rows = lines.slice(1).map(splitCsvLine);
+    expect(rows.every((r) => r.length === CSV_HEADER.length)).toBe(true);
+    expect(rows.map((r) => [r[0], r[4], r[5]])).toEqual([
+      ['r1', 'train', '10'],
+      ['r1', 'eval', '10'],
+      ['r1', 'train', '20'],
+      ['r1', 'eval', '20'],
+      ['r3', 'train', '10'],
+      ['r3', 'train', '20'],
+    ]);
+    const link = toQuery(run('r1').config);
+    expect(link).toContain(','); // milestones=100,200: the field must be quoted
+    expect(rows[0]).toEqual([
+      'r1',
+      'full-preact',
+      '110',
+      link,
+      'train',
+      '10',
+      '0.02',
+      '2.3',
+      '0.01',
+      '250',
+      '1000',
+      '',
+      '',
+    ]);
+    expect(rows[1]).toEqual(['r1', 'full-preact', '110', link, 'eval', '10', '0.02', '', '', '', '1500', '0.8', '2.2']);
+    expect(lines[1]).toContain(`"${link}"`);
+    expect(csv.endsWith('\n')).toBe(true);
+  });
+
+  it('quotes ids with commas and quotes, and writes non-finite losses', () => {
+    const csv = runsToCsv([
+      run('a "b", c', {
+        evals: [],
+        train: [{ iter: 1, epoch: 0, loss: Infinity, lr: 1, imagesPerSec: 1, elapsedMs: 1 }],
+      }),
+    ]);
+    const line = csv.split('\n')[1]!;
+    expect(line.startsWith('"a ""b"", c",')).toBe(true);
+    expect(splitCsvLine(line)[7]).toBe('Infinity');
+  });
+
+  it('gives a header only for no runs', () => {
+    expect(runsToCsv([])).toBe(`${CSV_HEADER.join(',')}\n`);
+  });
+});
+
+describe('runsToJson / parseRunsJson', () => {
+  it('round-trips runs, history included, with non-finite losses', () => {
+    const diverged = run('d', {
+      status: 'diverged',
+      message: 'loss became Infinity at iteration 20',
+      info: undefined,
+      train: [
+        { iter: 10, epoch: 0.02, loss: 9e9, lr: 10, imagesPerSec: 250, elapsedMs: 1000 },
+        { iter: 20, epoch: 0.05, loss: Infinity, lr: 10, imagesPerSec: 250, elapsedMs: 2000 },
+      ],
+      evals: [{ iter: 20, epoch: 0.05, testError: 0.9, testLoss: NaN, tensors: 40, elapsedMs: 2100 }],
+    });
+    delete diverged.info;
+    const runs = [run('a'), diverged, run('e', { status: 'failed', train: [], evals: [], lrChanges: [] })];
+    const text = runsToJson(runs, new Date('2025-01-02T03:04:05.000Z'));
+    expect(text).toContain('\n  "version": 1,');
+    expect(text).toContain('"loss": "Infinity"');
+    expect(text).toContain('"testLoss": "NaN"');
+
+    const file = JSON.parse(text);
+    expect(file.format).toBe('identity-mappings-runs');
+    expect(file.exportedAt).toBe('2025-01-02T03:04:05.000Z');
+    expect(file.runs[0].link).toBe(toQuery(runs[0]!.config));
+    expect(file.runs[0].summary).toEqual({ iterations: 20, bestTestError: 0.7, finalTestError: 0.7, elapsedMs: 2500 });
+    expect(file.runs[2].summary).toEqual({ iterations: 0, bestTestError: null, finalTestError: null, elapsedMs: 0 });
+
+    const back = parseRunsJson(text);
+    expect(back).toEqual({ ok: true, runs });
+    if (!back.ok) return;
+    expect(back.runs[1]!.train[1]!.loss).toBe(Infinity);
+    expect(back.runs[1]!.evals[0]!.testLoss).toBeNaN();
+    expect('info' in back.runs[1]!).toBe(false);
+  });
+
+  it('makes an active run interrupted, visible, colour 0', () => {
+    const runs = [
+      run('s', { status: 'starting' }),
+      run('r', { status: 'running', visible: false, color: 7 }),
+      run('p', { status: 'paused' }),
+      run('x', { status: 'stopped' }),
+      run('i', { status: 'interrupted' }),
+    ];
+    const back = parseRunsJson(runsToJson(runs));
+    expect(back.ok && back.runs.map((r) => [r.id, r.status, r.visible, r.color])).toEqual([
+      ['s', 'interrupted', true, 0],
+      ['r', 'interrupted', true, 0],
+      ['p', 'interrupted', true, 0],
+      ['x', 'stopped', true, 0],
+      ['i', 'interrupted', true, 0],
+    ]);
+  });
+
+  it('summarizes the best and final test error', () => {
+    expect(summarizeRun(run('a', { evals: [] }))).toEqual({
+      iterations: 20,
+      bestTestError: null,
+      finalTestError: null,
+      elapsedMs: 2000,
+    });
+  });
+});
+
+describe('parseRunsJson refuses bad input with a reason', () => {
+  const good = () => JSON.parse(runsToJson([run('a'), run('b'), run('c')]));
+  const reason = (input: unknown) => {
+    const r = parseRunsJson(typeof input === 'string' ? input : JSON.stringify(input));
+    expect(r.ok).toBe(false);
+    return r.ok ? '' : r.reason;
+  };
+
+  it('malformed JSON', () => {
+    expect(reason('{"format": ')).toMatch(/^not valid JSON \(/);
+  });
+
+  it('not an object, wrong format, wrong version', () => {
+    expect(reason([1, 2])).toBe('not a runs export: expected a JSON object');
+    expect(reason({ ...good(), format: 'something-else' })).toBe(
+      'not a runs export: format is "something-else", expected "identity-mappings-runs"',
+    );
+    const { format: _, ...noFormat } = good();
+    expect(reason(noFormat)).toMatch(/format is missing/);
+    expect(reason({ ...good(), version: 2 })).toBe('unsupported export version 2: this page reads version 1');
+  });
+
+  it('missing runs', () => {
+    const { runs: _, ...noRuns } = good();
+    expect(reason(noRuns)).toBe('runs: missing');
+  });
+
+  it('a bad config names the run and key', () => {
+    const f = good();
+    f.runs[2].config.depth = 33;
+    expect(reason(f)).toMatch(/^runs\[2\]\.config\.depth: /);
+    const g = good();
+    g.runs[1].config.batch = 'many';
+    expect(reason(g)).toBe('runs[1].config.batch: must be a number');
+    const h = good();
+    h.runs[0].config.colour = 'red';
+    expect(reason(h)).toMatch(/^runs\[0\]\.config: .*colour/);
+    const k = good();
+    delete k.runs[0].config;
+    expect(reason(k)).toBe('runs[0].config: missing');
+  });
+
+  it('missing or broken history', () => {
+    const f = good();
+    delete f.runs[1].history;
+    expect(reason(f)).toBe('runs[1].history: missing');
+    const g = good();
+    delete g.runs[0].history.evals;
+    expect(reason(g)).toBe('runs[0].history.evals: missing');
+    const h = good();
+    h.runs[0].history.train[1].loss = 'lots';
+    expect(reason(h)).toBe('runs[0].history.train[1].loss: must be a number (or "Infinity", "-Infinity", "NaN")');
+  });
+
+  it('unknown status, missing id, duplicate ids', () => {
+    const f = good();
+    f.runs[0].status = 'exploded';
+    expect(reason(f)).toMatch(/^runs\[0\]\.status: /);
+    const g = good();
+    delete g.runs[2].id;
+    expect(reason(g)).toBe('runs[2].id: missing');
+    const h = good();
+    h.runs[2].id = 'a';
+    expect(reason(h)).toBe('runs[2].id: same id as runs[0]');
+  });
+
+  it('counts further problems', () => {
+    const f = good();
+    delete f.runs[0].history;
+    delete f.runs[1].history;
+    delete f.runs[2].history;
+    expect(reason(f)).toBe('runs[0].history: missing (and 2 more problems)');
+  });
+});
