@@ -41,6 +41,7 @@ export interface Config {
   warmupIters: number;
   warmupLr: number;
   evalEvery: number;
+  checkpointMinutes: number;
   seed: number;
   backend: BackendName;
 }
@@ -265,6 +266,14 @@ export const SCHEMA: Schema = {
     help: 'Iterations between test-set evaluations (test error and loss).',
     default: 400,
     type: intType(1, MAX_ITERS),
+  },
+  checkpointMinutes: {
+    url: 'checkpointMinutes',
+    group: 'run',
+    label: 'Checkpoint every (min)',
+    help: 'Minutes of training between checkpoints (weights, BN statistics, momentum, data order), kept in this browser so a run can resume after a reload; also saved at pause, stop and the end. 0: only then.',
+    default: 2,
+    type: floatType(0, 1440),
   },
   seed: {
     url: 'seed',

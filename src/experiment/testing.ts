@@ -34,6 +34,7 @@ export const arbitraryConfig: fc.Arbitrary<Config> = fc
     warmupIters: fc.integer({ min: 0, max: 1_000_000 }),
     warmupLr: float(1e-6, 1000),
     evalEvery: fc.integer({ min: 1, max: 1_000_000 }),
+    checkpointMinutes: float(0, 1440),
     seed: fc.integer({ min: 0, max: 2_147_483_647 }),
     backend: fc.constantFrom(...BACKENDS),
   })

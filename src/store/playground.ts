@@ -14,6 +14,7 @@ import { chooseEntry } from '../data/catalog';
 import type {
   BackendAttempt,
   BackendReport,
+  CheckpointInfo,
   DatasetLoad,
   EvalPoint,
   RunInfo,
@@ -39,9 +40,12 @@ export type EngineDataset =
 export interface RunRecord {
   id: string;
   config: Config;
-  status: RunStatus;
+  /** interrupted: it was active when the page closed; it resumes from its last checkpoint, if any. */
+  status: RunStatus | 'interrupted';
   info?: RunInfo;
   message?: string;
+  /** Something that went wrong without ending the run (a checkpoint that did not fit). */
+  warning?: string;
   train: TrainPoint[];
   evals: EvalPoint[];
   lrChanges: { iter: number; lr: number }[];
@@ -59,7 +63,7 @@ export interface ChartOptions {
   smoothing: number;
 }
 
-export const ACTIVE: readonly RunStatus[] = ['starting', 'running', 'paused'];
+export const ACTIVE: readonly RunRecord['status'][] = ['starting', 'running', 'paused'];
 
 export interface PlaygroundState {
   config: Config;
@@ -82,6 +86,10 @@ export interface PlaygroundState {
   startProblem: string | null;
   /** The link asked for autostart and no run has been started for it yet. */
   autostartPending: boolean;
+  /** The last checkpoint of each run that has one, by run id (the weights stay in IndexedDB). */
+  checkpoints: Record<string, CheckpointInfo>;
+  /** Why runs could not be saved or read (storage full, no IndexedDB); null when all is well. */
+  storageProblem: string | null;
 
   loadLink(config: Config, problems: Problem[], actions?: LinkActions): void;
   /** Returns the reason when the value is refused (the config is then unchanged). */
@@ -106,6 +114,10 @@ export interface PlaygroundState {
   loadRunConfig(id: string): void;
   /** Loads a run's config and starts it again; returns why not when it cannot start. */
   rerun(id: string): string | null;
+  /** Continues an ended or interrupted run from its last checkpoint; returns why not when it cannot. */
+  resumeFromCheckpoint(id: string): string | null;
+  /** Adds runs read from an export (history only: they cannot resume). */
+  importRuns(runs: RunRecord[]): void;
   setChart(change: Partial<ChartOptions>): void;
 }
 
@@ -124,6 +136,8 @@ export function createPlaygroundStore(initial: Config) {
     chart: { logLoss: false, smoothing: 0 },
     startProblem: null,
     autostartPending: false,
+    checkpoints: {},
+    storageProblem: null,
 
     loadLink: (config, problems, actions) =>
       set({ config, linkProblems: problems, adjustments: [], autostartPending: actions?.autostart ?? false }),
@@ -179,6 +193,35 @@ export function createPlaygroundStore(initial: Config) {
       return get().startRun();
     },
     setChart: (change) => set({ chart: { ...get().chart, ...change } }),
+    resumeFromCheckpoint: (id) => {
+      const { engine, datasets, runs, checkpoints } = get();
+      const run = runs.find((r) => r.id === id);
+      const refuse = (why: string) => {
+        set({ startProblem: why });
+        return why;
+      };
+      if (!run) return refuse('no such run');
+      if (!engine) return refuse('the engine worker is not running');
+      if (runs.some((r) => ACTIVE.includes(r.status))) return refuse('a run is already in progress');
+      if (!checkpoints[id]) return refuse('this run has no checkpoint in this browser');
+      const entry = chooseEntry(datasets, run.config.dataset);
+      if (!entry) return refuse(`${run.config.dataset} is not available`);
+      get().updateRun(id, () => ({ status: 'starting', message: undefined, warning: undefined }));
+      set({ startProblem: null });
+      engine.send({ type: 'start-run', runId: id, config: run.config, where: entry.where, resume: true });
+      return null;
+    },
+    importRuns: (imported) => {
+      const { runs, nextColor } = get();
+      const taken = new Set(runs.map((r) => r.id));
+      const fresh = imported.map((r, i) => ({
+        ...r,
+        id: taken.has(r.id) ? `${r.id}-imported-${Date.now().toString(36)}-${i}` : r.id,
+        color: nextColor + i,
+        visible: true,
+      }));
+      set({ runs: [...runs, ...fresh], nextColor: nextColor + fresh.length });
+    },
     importDatasetFiles: (files) => {
       const engine = get().engine;
       if (!engine || files.length === 0) return;

@@ -99,6 +99,17 @@ export function syncWithEngine(store: PlaygroundStore, engine: EngineClient): ()
       case 'run-lr':
         state.updateRun(m.runId, (r) => ({ lrChanges: [...r.lrChanges, { iter: m.iter, lr: m.lr }] }));
         break;
+      case 'run-resumed':
+        // The run continues from its checkpoint, whose history is the run's up to there: what the page recorded
+        // after it is redone, and what it failed to save before closing comes back.
+        state.updateRun(m.runId, () => ({ ...m.history }));
+        break;
+      case 'run-checkpoint':
+        store.setState({ checkpoints: { ...state.checkpoints, [m.runId]: m.checkpoint } });
+        break;
+      case 'run-warning':
+        state.updateRun(m.runId, () => ({ warning: m.message }));
+        break;
     }
   });
   // autostart=1: start once the backend answered and the dataset list is known, exactly as the Start button would.

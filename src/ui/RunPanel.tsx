@@ -1,11 +1,15 @@
 import { useState } from 'react';
 import { DATASET_LABELS } from '../data/catalog';
 import { ACTIVE, type RunRecord } from '../store/playground';
+import type { CheckpointInfo } from '../worker/protocol';
 import { usePlayground } from '../store';
 import { duration, fmt } from './format';
 
 /** A clear sentence for every state a run can be in. */
-export function runMessage(r: RunRecord): string {
+export function runMessage(r: RunRecord, checkpoint?: CheckpointInfo): string {
+  const resumable = checkpoint
+    ? ` Resume continues from its checkpoint at iteration ${fmt(checkpoint.iter)}.`
+    : ' It has no checkpoint to resume from.';
   const last = r.train.at(-1);
   switch (r.status) {
     case 'starting':
@@ -17,12 +21,23 @@ export function runMessage(r: RunRecord): string {
     case 'finished':
       return `Finished ${fmt(r.config.iters)} iterations on ${r.info?.backend ?? '?'}.`;
     case 'stopped':
-      return `Stopped at iteration ${fmt(last?.iter ?? 0)}.`;
+      return `Stopped at iteration ${fmt(last?.iter ?? 0)}.${checkpoint ? resumable : ''}`;
     case 'diverged':
       return `Diverged: ${r.message ?? 'the training loss is no longer finite'}. The paper counts such runs as “fail”.`;
     case 'failed':
-      return `Failed: ${r.message ?? 'unknown error'}. The page is still usable; start another run.`;
+      return `Failed: ${r.message ?? 'unknown error'}. The page is still usable; start another run.${checkpoint ? resumable : ''}`;
+    case 'interrupted':
+      return `Interrupted at iteration ${fmt(last?.iter ?? 0)}: the page was closed or reloaded while it trained.${resumable}`;
   }
+}
+
+/** An ended run that did not finish can continue from its last checkpoint. */
+export function canResume(r: RunRecord, checkpoint: CheckpointInfo | undefined): boolean {
+  return (
+    checkpoint !== undefined &&
+    ['interrupted', 'stopped', 'failed'].includes(r.status) &&
+    checkpoint.iter < r.config.iters
+  );
 }
 
 /** Start, pause, resume, stop; the learning rate of a running run; progress and what the run says. */
@@ -31,7 +46,8 @@ export function RunPanel() {
   const runs = usePlayground((s) => s.runs);
   const datasets = usePlayground((s) => s.datasets);
   const error = usePlayground((s) => s.startProblem);
-  const { startRun, pauseRun, resumeRun, stopRun, setRunLr } = usePlayground.getState();
+  const checkpoints = usePlayground((s) => s.checkpoints);
+  const { startRun, pauseRun, resumeRun, stopRun, setRunLr, resumeFromCheckpoint } = usePlayground.getState();
   const [lr, setLr] = useState('');
   const run = runs.at(-1);
   const active = run !== undefined && ACTIVE.includes(run.status);
@@ -63,6 +79,11 @@ export function RunPanel() {
         <button type="button" disabled={!active} onClick={stopRun}>
           Stop
         </button>
+        {run && canResume(run, checkpoints[run.id]) && (
+          <button type="button" onClick={() => resumeFromCheckpoint(run.id)}>
+            Resume from iteration {fmt(checkpoints[run.id]!.iter)}
+          </button>
+        )}
         <label className="lr-change">
           New learning rate{' '}
           <input
@@ -96,8 +117,13 @@ export function RunPanel() {
       {run && (
         <>
           <p className={`run-status status-${run.status}`} data-testid="run-status" role="status">
-            <strong>{run.status}</strong> · {runMessage(run)}
+            <strong>{run.status}</strong> · {runMessage(run, checkpoints[run.id])}
           </p>
+          {run.warning && (
+            <p className="run-warning" role="alert">
+              {run.warning}
+            </p>
+          )}
           <progress
             className="run-progress"
             value={last?.iter ?? 0}

@@ -1,16 +1,36 @@
+import { useEffect, useState } from 'react';
 import { DATASET_LABELS } from '../data/catalog';
+import { deleteCheckpoint, loadCheckpoint, storageEstimate } from '../persist/db';
+import { parseRunsJson, runsToCsv, runsToJson } from '../persist/exchange';
+import { toTfjsWeights } from '../persist/weights';
 import { toQuery } from '../experiment/codec';
 import { runLabel } from '../experiment/label';
 import { ACTIVE, type RunRecord } from '../store/playground';
 import { usePlayground } from '../store';
 import { linkFor } from '../store/sync';
+import { download } from './download';
 import { duration, fmt } from './format';
+import { canResume } from './RunPanel';
 import { runColor } from './RunsChart';
+
+const mb = (bytes: number) => `${(bytes / 1e6).toLocaleString('en-US', { maximumFractionDigits: 1 })} MB`;
+const stamp = () => new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-');
+const fileName = (r: RunRecord) => `${runLabel(r.config).replace(/[^\w.-]+/g, '_')}-${r.id}`;
+
+async function exportWeights(run: RunRecord): Promise<void> {
+  const saved = await loadCheckpoint(run.id);
+  if (!saved) throw new Error('this run has no checkpoint in this browser');
+  const { modelJson, weightsBin } = toTfjsWeights(run.config, saved as unknown as Parameters<typeof toTfjsWeights>[1]);
+  download(`${fileName(run)}-model.json`, modelJson, 'application/json');
+  download('weights.bin', weightsBin, 'application/octet-stream');
+}
 
 const pct = (v: number | undefined) => (v === undefined ? '—' : `${fmt(v, 2)}%`);
 
 function RunRow({ run }: { run: RunRecord }) {
-  const { setRunVisible, deleteRun, loadRunConfig, rerun } = usePlayground.getState();
+  const { setRunVisible, deleteRun, loadRunConfig, rerun, resumeFromCheckpoint } = usePlayground.getState();
+  const checkpoint = usePlayground((s) => s.checkpoints[run.id]);
+  const [problem, setProblem] = useState<string | null>(null);
   const anyActive = usePlayground((s) => s.runs.some((r) => ACTIVE.includes(r.status)));
   const active = ACTIVE.includes(run.status);
   const label = runLabel(run.config);
@@ -43,7 +63,56 @@ function RunRow({ run }: { run: RunRecord }) {
         <small className="muted">
           {DATASET_LABELS[run.config.dataset]} · batch {run.config.batch} · {fmt(last?.iter ?? 0)} /{' '}
           {fmt(run.config.iters)} it
+          {checkpoint && ` · checkpoint at ${fmt(checkpoint.iter)} (${mb(checkpoint.bytes)})`}
         </small>
+        <span className="run-exports">
+          <button
+            type="button"
+            aria-label={`Export ${label} as CSV`}
+            onClick={() => download(`${fileName(run)}.csv`, runsToCsv([run]), 'text/csv')}
+          >
+            CSV
+          </button>
+          <button
+            type="button"
+            aria-label={`Export ${label} as JSON`}
+            onClick={() => download(`${fileName(run)}.json`, runsToJson([run]), 'application/json')}
+          >
+            JSON
+          </button>
+          {checkpoint && (
+            <>
+              <button
+                type="button"
+                aria-label={`Export the weights of ${label}`}
+                title="tfjs weights format: model.json (manifest, config) + weights.bin"
+                onClick={() => exportWeights(run).catch((e: Error) => setProblem(e.message))}
+              >
+                Weights
+              </button>
+              <button
+                type="button"
+                disabled={active}
+                aria-label={`Delete the checkpoint of ${label}`}
+                onClick={() =>
+                  deleteCheckpoint(run.id)
+                    .then(() => {
+                      const { [run.id]: _, ...rest } = usePlayground.getState().checkpoints;
+                      usePlayground.setState({ checkpoints: rest });
+                    })
+                    .catch((e: Error) => setProblem(e.message))
+                }
+              >
+                Delete checkpoint
+              </button>
+            </>
+          )}
+        </span>
+        {problem && (
+          <small className="error" role="alert">
+            {problem}
+          </small>
+        )}
       </td>
       <td className={`status-${run.status}`} title={run.message}>
         {run.status}
@@ -53,6 +122,17 @@ function RunRow({ run }: { run: RunRecord }) {
       <td className="num">{pct(run.evals.at(-1)?.testError)}</td>
       <td className="num">{last ? duration(last.elapsedMs) : '—'}</td>
       <td className="row-actions">
+        {canResume(run, checkpoint) && (
+          <button
+            type="button"
+            disabled={anyActive}
+            onClick={() => resumeFromCheckpoint(run.id)}
+            aria-label={`Resume ${label} from its checkpoint`}
+            title={`Continue from the checkpoint at iteration ${fmt(checkpoint!.iter)}`}
+          >
+            Resume
+          </button>
+        )}
         <button
           type="button"
           disabled={anyActive}
@@ -77,35 +157,116 @@ function RunRow({ run }: { run: RunRecord }) {
 }
 
 /** Every run of this page, newest first: its experiment (as a link), how it ended, and its numbers. */
+/** Space used in this browser, and what the checkpoints take of it. */
+function StorageInfo() {
+  const runs = usePlayground((s) => s.runs.length);
+  const checkpoints = usePlayground((s) => s.checkpoints);
+  const [estimate, setEstimate] = useState<{ usage: number; quota: number } | null>(null);
+  useEffect(() => {
+    let live = true;
+    void storageEstimate().then((e) => live && setEstimate(e));
+    return () => {
+      live = false;
+    };
+  }, [runs, checkpoints]);
+  const inCheckpoints = Object.values(checkpoints).reduce((n, c) => n + c.bytes, 0);
+  return (
+    <span className="muted" data-testid="storage">
+      {estimate ? `Storage: ${mb(estimate.usage)} used of ${mb(estimate.quota)}` : 'Storage: size unknown'}
+      {inCheckpoints > 0 && ` · checkpoints ${mb(inCheckpoints)}`}
+    </span>
+  );
+}
+
+/** Export of every run, import of an export. */
+function RunsTools() {
+  const runs = usePlayground((s) => s.runs);
+  const importRuns = usePlayground((s) => s.importRuns);
+  const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
+  const importFile = async (file: File) => {
+    const parsed = parseRunsJson(await file.text());
+    if (!parsed.ok) return setMessage({ ok: false, text: `${file.name} was not imported: ${parsed.reason}` });
+    importRuns(parsed.runs.map((r) => ({ ...r, visible: true, color: 0 })));
+    setMessage({
+      ok: true,
+      text: `Imported ${parsed.runs.length} run${parsed.runs.length === 1 ? '' : 's'} from ${file.name}.`,
+    });
+  };
+  return (
+    <div className="runs-tools">
+      {runs.length > 0 && (
+        <span>
+          All runs:{' '}
+          <button type="button" onClick={() => download(`runs-${stamp()}.csv`, runsToCsv(runs), 'text/csv')}>
+            CSV
+          </button>{' '}
+          <button type="button" onClick={() => download(`runs-${stamp()}.json`, runsToJson(runs), 'application/json')}>
+            JSON
+          </button>
+        </span>
+      )}
+      <label className="button">
+        Import JSON…
+        <input
+          type="file"
+          accept=".json,application/json"
+          className="visually-hidden"
+          onChange={(e) => {
+            const file = e.target.files?.[0];
+            e.target.value = '';
+            if (file) void importFile(file);
+          }}
+        />
+      </label>
+      <StorageInfo />
+      {message && (
+        <span className={message.ok ? 'ok' : 'error'} role={message.ok ? 'status' : 'alert'}>
+          {message.text}
+        </span>
+      )}
+    </div>
+  );
+}
+
 export function RunsList() {
   const runs = usePlayground((s) => s.runs);
-  if (runs.length === 0) return null;
+  const storageProblem = usePlayground((s) => s.storageProblem);
   return (
     <section className="card runs" aria-labelledby="runs-title">
       <h2 id="runs-title">Runs</h2>
-      <div className="table-scroll">
-        <table className="runs-table" data-testid="runs-list">
-          <thead>
-            <tr>
-              <th scope="col">Show</th>
-              <th scope="col">Experiment</th>
-              <th scope="col">Status</th>
-              <th scope="col">Backend</th>
-              <th scope="col">Best error</th>
-              <th scope="col">Final error</th>
-              <th scope="col">Time</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {[...runs].reverse().map((r) => (
-              <RunRow key={r.id} run={r} />
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <RunsTools />
+      {storageProblem && (
+        <p className="run-warning" role="alert" data-testid="storage-problem">
+          {storageProblem}
+        </p>
+      )}
+      {runs.length === 0 ? (
+        <p className="muted">No runs yet. Runs are kept in this browser and come back after a reload.</p>
+      ) : (
+        <div className="table-scroll">
+          <table className="runs-table" data-testid="runs-list">
+            <thead>
+              <tr>
+                <th scope="col">Show</th>
+                <th scope="col">Experiment</th>
+                <th scope="col">Status</th>
+                <th scope="col">Backend</th>
+                <th scope="col">Best error</th>
+                <th scope="col">Final error</th>
+                <th scope="col">Time</th>
+                <th scope="col">
+                  <span className="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {[...runs].reverse().map((r) => (
+                <RunRow key={r.id} run={r} />
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
     </section>
   );
 }

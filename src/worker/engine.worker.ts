@@ -65,6 +65,7 @@ async function handle(msg: PageToWorker): Promise<void> {
           if (!d) throw new Error(`the dataset ${config.dataset} could not be loaded`);
           return d;
         },
+        msg.resume === true,
       );
       await run.execute(); // later queued work (a backend switch, another run) waits for this run to end
       run = null;

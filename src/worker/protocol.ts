@@ -48,6 +48,20 @@ export interface RunInfo {
   testImages: number;
 }
 
+/** A run's metrics as the worker sent them. */
+export interface RunHistory {
+  train: TrainPoint[];
+  evals: EvalPoint[];
+  lrChanges: { iter: number; lr: number }[];
+}
+
+/** A saved checkpoint, as the page lists it (the weights stay in IndexedDB). */
+export interface CheckpointInfo {
+  iter: number;
+  bytes: number;
+  savedAt: number;
+}
+
 /** Training metrics since the previous point (the worker sends a few points a second at most). */
 export interface TrainPoint {
   iter: number;
@@ -75,7 +89,8 @@ export type PageToWorker =
   | { type: 'prepare-dataset'; dataset: DatasetId; where: DatasetLoad['where']; seed: number }
   /** The user's CIFAR tarball or .bin files, to validate and store in this browser. */
   | { type: 'import-dataset'; files: File[] }
-  | { type: 'start-run'; runId: string; config: Config; where: DatasetLoad['where'] }
+  /** resume: continue the run `runId` from its last checkpoint in this browser instead of from scratch. */
+  | { type: 'start-run'; runId: string; config: Config; where: DatasetLoad['where']; resume?: boolean }
   | { type: 'pause-run' }
   | { type: 'resume-run' }
   | { type: 'stop-run' }
@@ -95,6 +110,14 @@ export type WorkerToPage =
   | { type: 'run-train'; runId: string; point: TrainPoint }
   | { type: 'run-eval'; runId: string; point: EvalPoint }
   | { type: 'run-lr'; runId: string; iter: number; lr: number }
+  /**
+   * A resumed run restarts at its checkpoint, which carries the run's metrics up to that iteration: they replace
+   * what the page has (it may have saved less before it closed, or more, past the checkpoint).
+   */
+  | { type: 'run-resumed'; runId: string; iter: number; history: RunHistory }
+  | { type: 'run-checkpoint'; runId: string; checkpoint: CheckpointInfo }
+  /** Something the user should know that does not end the run (e.g. a checkpoint that did not fit). */
+  | { type: 'run-warning'; runId: string; message: string }
   | { type: 'worker-error'; message: string };
 
 /** The worker's side of the port, typed (the worker's global scope is not in the page's DOM typings). */

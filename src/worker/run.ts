@@ -6,9 +6,11 @@ import * as tf from '@tensorflow/tfjs';
 import type { LoadedDataset } from '../data/source';
 import type { Config } from '../experiment/schema';
 import { summarizePlan } from '../model/plan';
+import { loadCheckpoint, saveCheckpoint } from '../persist/db';
+import { captureCheckpoint, checkpointBytes, restoreCheckpoint, type Checkpoint } from '../train/checkpoint';
 import { Trainer } from '../train/trainer';
 import { selectBackend, webgpuLost, webgpuLostWithin } from './backends';
-import type { RunStatus, WorkerToPage } from './protocol';
+import type { RunHistory, RunStatus, WorkerToPage } from './protocol';
 
 /** A loss above this (or NaN/Inf) ends the run as diverged: the paper's "fail". Cross-entropy starts near ln 10. */
 export const DIVERGED_LOSS = 100;
@@ -16,17 +18,27 @@ const POINT_EVERY_MS = 250;
 
 const yieldToEvents = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
+/**
+ * What a run keeps in IndexedDB: the trainer's checkpoint, its size, the run's training time so far and its
+ * metrics up to the checkpoint (so a resumed curve has no hole, whatever the page managed to save).
+ */
+type StoredRunCheckpoint = Checkpoint & { bytes: number; elapsedMs: number; history: RunHistory };
+
 export class Run {
   private paused = false;
   private stopped = false;
   private wake: (() => void) | null = null;
   private pendingLr: number | null = null;
+  /** Everything this run has sent, kept for its checkpoints. */
+  private history: RunHistory = { train: [], evals: [], lrChanges: [] };
 
   constructor(
     readonly runId: string,
     readonly config: Config,
     private readonly post: (m: WorkerToPage) => void,
     private readonly dataset: () => Promise<LoadedDataset>,
+    /** Continue from this run's last checkpoint in this browser, not from scratch. */
+    private readonly resumeFromCheckpoint = false,
   ) {}
 
   pause(): void {
@@ -58,6 +70,15 @@ export class Run {
         throw new Error(`no backend could start: ${backend.map((a) => `${a.backend}: ${a.error}`).join('; ')}`);
       const data = await this.dataset();
       trainer = new Trainer(c, data);
+      let elapsedBefore = 0;
+      if (this.resumeFromCheckpoint) {
+        const saved = (await loadCheckpoint(this.runId)) as StoredRunCheckpoint | undefined;
+        if (!saved) throw new Error('no checkpoint of this run is stored in this browser, so it cannot resume');
+        restoreCheckpoint(trainer, saved);
+        elapsedBefore = saved.elapsedMs;
+        this.history = saved.history;
+        this.post({ type: 'run-resumed', runId: this.runId, iter: trainer.iter, history: saved.history });
+      }
       this.post({
         type: 'run-status',
         runId: this.runId,
@@ -71,44 +92,66 @@ export class Run {
           testImages: data.test.count,
         },
       });
-      const t0 = performance.now();
-      let window = { losses: 0, n: 0, images: 0, since: t0 };
+      const t0 = performance.now() - elapsedBefore;
+      let window = { losses: 0, n: 0, images: 0, since: performance.now() };
+      // Checkpoints go straight to IndexedDB from here (the weights never cross to the page). One that does not
+      // fit is a warning, not the end of the run: the previous checkpoint stays.
+      let lastSave = performance.now();
+      const save = async () => {
+        const cp = await captureCheckpoint(trainer!);
+        const h = this.history;
+        const stored: StoredRunCheckpoint = {
+          ...cp,
+          bytes: checkpointBytes(cp),
+          elapsedMs: performance.now() - t0,
+          // Copies: the arrays grow while the write is under way.
+          history: { train: h.train.slice(), evals: h.evals.slice(), lrChanges: h.lrChanges.slice() },
+        };
+        try {
+          await saveCheckpoint(this.runId, stored, stored.bytes);
+          this.post({
+            type: 'run-checkpoint',
+            runId: this.runId,
+            checkpoint: { iter: stored.iter, bytes: stored.bytes, savedAt: stored.savedAt },
+          });
+        } catch (e) {
+          this.post({ type: 'run-warning', runId: this.runId, message: (e as Error).message });
+        }
+        lastSave = performance.now();
+      };
       const flush = () => {
         if (window.n === 0) return;
         const now = performance.now();
-        this.post({
-          type: 'run-train',
-          runId: this.runId,
-          point: {
-            iter: trainer!.iter,
-            epoch: trainer!.epoch,
-            loss: window.losses / window.n,
-            lr: trainer!.lr,
-            imagesPerSec: (1000 * window.images) / Math.max(now - window.since, 1),
-            elapsedMs: now - t0,
-          },
-        });
+        const point = {
+          iter: trainer!.iter,
+          epoch: trainer!.epoch,
+          loss: window.losses / window.n,
+          lr: trainer!.lr,
+          imagesPerSec: (1000 * window.images) / Math.max(now - window.since, 1),
+          elapsedMs: now - t0,
+        };
+        this.history.train.push(point);
+        this.post({ type: 'run-train', runId: this.runId, point });
         window = { losses: 0, n: 0, images: 0, since: now };
       };
       const evaluate = async () => {
         const e = await trainer!.evaluate();
-        this.post({
-          type: 'run-eval',
-          runId: this.runId,
-          point: {
-            iter: trainer!.iter,
-            epoch: trainer!.epoch,
-            testError: e.testError,
-            testLoss: e.testLoss,
-            tensors: tf.memory().numTensors,
-            elapsedMs: performance.now() - t0,
-          },
-        });
+        const point = {
+          iter: trainer!.iter,
+          epoch: trainer!.epoch,
+          testError: e.testError,
+          testLoss: e.testLoss,
+          tensors: tf.memory().numTensors,
+          elapsedMs: performance.now() - t0,
+        };
+        this.history.evals.push(point);
+        this.post({ type: 'run-eval', runId: this.runId, point });
       };
 
       while (trainer.iter < c.iters) {
         if (this.paused) {
           flush();
+          await save();
           this.status('paused');
           await new Promise<void>((r) => (this.wake = r));
           this.wake = null;
@@ -118,6 +161,7 @@ export class Run {
         if (this.stopped) break;
         if (this.pendingLr !== null) {
           trainer.setLr(this.pendingLr);
+          this.history.lrChanges.push({ iter: trainer.iter, lr: this.pendingLr });
           this.post({ type: 'run-lr', runId: this.runId, iter: trainer.iter, lr: this.pendingLr });
           this.pendingLr = null;
         }
@@ -139,8 +183,10 @@ export class Run {
           flush();
           await evaluate();
         }
+        if (c.checkpointMinutes > 0 && performance.now() - lastSave >= c.checkpointMinutes * 60_000) await save();
       }
       flush();
+      await save();
       this.status(this.stopped ? 'stopped' : 'finished');
     } catch (e) {
       // After a device loss tfjs fails in its own words; say what happened instead.
