@@ -24,7 +24,7 @@ describe('reading a link', () => {
       expect(parseQuery(link).config.depth, link).toBe(32);
     }
     expect(queryOf('https://example.org/')).toBe('');
-    expect(parseQuery('https://example.org/')).toEqual({
+    expect(parseQuery('https://example.org/')).toMatchObject({
       config: defaults(),
       problems: [],
       actions: { autostart: false },
@@ -54,7 +54,7 @@ describe('reading a link', () => {
 
   it('reads autostart as an action, not as part of the experiment', () => {
     const on = parseQuery('depth=32&autostart=1');
-    expect(on.actions).toEqual({ autostart: true });
+    expect(on.actions).toMatchObject({ autostart: true, lab: null });
     expect(on.problems).toEqual([]);
     expect(toQuery(on.config)).toBe('depth=32');
     expect(toQuery(on.config, on.actions)).toBe('depth=32&autostart=1');
@@ -62,6 +62,17 @@ describe('reading a link', () => {
     const bad = parseQuery('autostart=yes');
     expect(bad.actions.autostart).toBe(false);
     expect(bad.problems).toEqual([{ key: 'autostart', value: 'yes', reason: 'expected 0 or 1' }]);
+  });
+
+  it('reads a paper-lab link: experiment, quick version and seeds, each checked', () => {
+    const r = parseQuery('lab=table2&quick=1&seeds=3&autostart=1');
+    expect(r.problems).toEqual([]);
+    expect(r.actions).toEqual({ autostart: true, lab: 'table2', quick: true, seeds: 3 });
+    expect(toQuery(r.config, r.actions)).toBe('lab=table2&quick=1&seeds=3&autostart=1');
+    const bad = parseQuery('lab=table9&seeds=0&quick=yes');
+    expect(bad.actions).toEqual({ autostart: false, lab: null, quick: false, seeds: 1 });
+    expect(bad.problems.map((p) => p.key)).toEqual(['lab', 'seeds', 'quick']);
+    expect(bad.problems[0]!.reason).toMatch(/table1, table2/);
   });
 
   it('explains repeated, empty and misspelt keys', () => {

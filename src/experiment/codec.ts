@@ -6,6 +6,7 @@
  * it refuses (unknown, malformed, out of bounds, breaking a rule, not applicable) is reported as a Problem and
  * that key keeps its default, so a half-broken link still opens the rest of the experiment.
  */
+import { LAB_IDS, MAX_SEEDS, type LabId } from './labIds';
 import {
   anyField,
   applies,
@@ -32,14 +33,34 @@ export interface Problem {
 export interface LinkActions {
   /** Start training as soon as the page is ready, instead of waiting for the Start button. */
   autostart: boolean;
+  /** A paper-lab experiment whose runs the page queues (see lab.ts). */
+  lab: LabId | null;
+  /** The lab's quick version (shorter schedule, smaller depth), labelled as such. */
+  quick: boolean;
+  /** Seeds per lab row (the paper: 5). */
+  seeds: number;
 }
 
 export const ACTION_KEYS = {
   autostart: {
     values: '0 or 1',
-    help: 'Start the run as soon as the page is ready; without it a link only fills in the experiment.',
+    help: 'Start the run (or the lab queue) as soon as the page is ready; without it a link only fills in the experiment.',
+  },
+  lab: {
+    values: LAB_IDS.join(' | '),
+    help: "Queue the runs of one of the paper's experiments (Tables 1–3, Figs. 1, 3, 6) and show its table beside the paper's numbers.",
+  },
+  quick: {
+    values: '0 or 1',
+    help: 'With lab: the quick version (a tenth of the schedule; ResNet-56 for the basic 110-layer rows).',
+  },
+  seeds: {
+    values: `1 – ${MAX_SEEDS}`,
+    help: 'With lab: runs per row, seeds 1…N; the table shows the median with mean ± std (the paper: median of 5).',
   },
 } as const;
+
+const NO_ACTIONS: LinkActions = { autostart: false, lab: null, quick: false, seeds: 1 };
 
 export interface ParsedLink {
   config: Config;
@@ -99,7 +120,7 @@ export function parseQuery(input: string): ParsedLink {
   const config = defaults() as unknown as Record<ConfigKey, unknown>;
   const problems: Problem[] = [];
   const given = new Map<ConfigKey, string>();
-  const actions: LinkActions = { autostart: false };
+  const actions: LinkActions = { ...NO_ACTIONS };
 
   let params: URLSearchParams;
   try {
@@ -108,15 +129,26 @@ export function parseQuery(input: string): ParsedLink {
     return {
       config: defaults(),
       problems: [{ key: '(link)', value: shown(String(input)), reason: 'not a readable query string' }],
-      actions,
+      actions: { ...NO_ACTIONS },
     };
   }
 
   // 1. Each key on its own: known? once? well-formed and in bounds?
   for (const [name, raw] of params) {
-    if (name === 'autostart') {
-      if (raw === '1' || raw === '0') actions.autostart = raw === '1';
-      else problems.push({ key: name, value: shown(raw), reason: `expected ${ACTION_KEYS.autostart.values}` });
+    if (name === 'autostart' || name === 'quick') {
+      if (raw === '1' || raw === '0') actions[name] = raw === '1';
+      else problems.push({ key: name, value: shown(raw), reason: `expected ${ACTION_KEYS[name].values}` });
+      continue;
+    }
+    if (name === 'lab') {
+      if ((LAB_IDS as readonly string[]).includes(raw)) actions.lab = raw as LabId;
+      else problems.push({ key: name, value: shown(raw), reason: `must be one of ${LAB_IDS.join(', ')}` });
+      continue;
+    }
+    if (name === 'seeds') {
+      const n = Number(raw);
+      if (Number.isInteger(n) && n >= 1 && n <= MAX_SEEDS) actions.seeds = n;
+      else problems.push({ key: name, value: shown(raw), reason: `must be a whole number from 1 to ${MAX_SEEDS}` });
       continue;
     }
     const key = KEY_OF_URL_NAME.get(name);
@@ -183,6 +215,9 @@ export function toQuery(config: Config, actions: Partial<LinkActions> = {}): str
     if (!applies(key, config) || f.type.equals(value, f.default)) continue;
     parts.push(`${encode(f.url)}=${encode(f.type.format(value))}`);
   }
+  if (actions.lab) parts.push(`lab=${actions.lab}`);
+  if (actions.lab && actions.quick) parts.push('quick=1');
+  if (actions.lab && actions.seeds && actions.seeds > 1) parts.push(`seeds=${actions.seeds}`);
   if (actions.autostart) parts.push('autostart=1');
   return parts.join('&');
 }

@@ -1,0 +1,158 @@
+/**
+ * The paper lab: each experiment of the paper (Tables 1–3, Figs. 1, 3 and 6) as data, its rows being links with
+ * the number the paper reports (CIFAR test error %, median of 5 runs; null = "fail", above 20%). Numbers from
+ * ../shared/paper/NOTES.md. Every row trains the paper's protocol (the schema's defaults) unless its link says
+ * otherwise; a "quick" version shortens the schedule tenfold and, for the basic 110-layer nets, uses 56 layers,
+ * where the ordering of the variants already shows. Quick runs are labelled as such everywhere.
+ */
+import { canonical, parseQuery, toQuery } from './codec';
+import type { LabId } from './labIds';
+import type { Config } from './schema';
+
+export interface LabRow {
+  label: string;
+  /** The row's experiment as a link query (protocol keys left at the paper's defaults). */
+  query: string;
+  /** The paper's test error (%), or null for "fail". */
+  paper: number | null;
+}
+
+export interface LabExperiment {
+  id: LabId;
+  title: string;
+  /** What the experiment shows, in a sentence. */
+  point: string;
+  rows: LabRow[];
+}
+
+const T1 = 'depth=110';
+const C100 = 'dataset=cifar100';
+
+export const LAB: readonly LabExperiment[] = [
+  {
+    id: 'table1',
+    title: 'Table 1 · shortcuts (ResNet-110, CIFAR-10)',
+    point: 'Anything on the shortcut (scaling, gates, 1×1 conv, dropout) trains worse than the identity.',
+    rows: [
+      { label: 'original', query: `unit=original&${T1}`, paper: 6.61 },
+      { label: 'constant scaling λ=0, s=1', query: `unit=scale&shortcutScale=0&${T1}`, paper: null },
+      { label: 'constant scaling λ=0.5, s=1', query: `unit=scale&${T1}`, paper: null },
+      { label: 'constant scaling λ=0.5, s=0.5', query: `unit=scale&residualScale=0.5&${T1}`, paper: 12.35 },
+      { label: 'exclusive gating b_g=0', query: `unit=exclusive-gate&gateBias=0&${T1}`, paper: null },
+      { label: 'exclusive gating b_g=−6', query: `unit=exclusive-gate&${T1}`, paper: 8.7 },
+      { label: 'exclusive gating b_g=−7', query: `unit=exclusive-gate&gateBias=-7&${T1}`, paper: 9.81 },
+      { label: 'shortcut-only gating b_g=0', query: `unit=shortcut-gate&gateBias=0&${T1}`, paper: 12.86 },
+      { label: 'shortcut-only gating b_g=−6', query: `unit=shortcut-gate&${T1}`, paper: 6.91 },
+      { label: '1×1 conv shortcut', query: `unit=conv-shortcut&${T1}`, paper: 12.22 },
+      { label: 'dropout shortcut p=0.5', query: `unit=dropout-shortcut&${T1}`, paper: null },
+    ],
+  },
+  {
+    id: 'table2',
+    title: 'Table 2 · activation placement (ResNet-110 and -164, CIFAR-10)',
+    point: 'Full pre-activation (BN and ReLU before the weights, nothing after the addition) is best.',
+    rows: (
+      [
+        ['original', 6.61, 5.93],
+        ['bn-after-add', 8.17, 6.5],
+        ['relu-before-add', 7.84, 6.14],
+        ['relu-preact', 6.71, 5.91],
+        ['full-preact', 6.37, 5.46],
+      ] as const
+    ).flatMap(([unit, e110, e164]) => [
+      { label: `${unit} · ResNet-110`, query: `unit=${unit}&depth=110`, paper: e110 },
+      { label: `${unit} · ResNet-164`, query: `unit=${unit}&depth=164&block=bottleneck`, paper: e164 },
+    ]),
+  },
+  {
+    id: 'table3',
+    title: 'Table 3 · original vs pre-activation across depths (CIFAR-10 and -100)',
+    point: 'Pre-activation helps more the deeper the net: most at 1001 layers.',
+    rows: [
+      ['ResNet-110 (1 layer)', 'depth=110&convsPerUnit=1', 9.9, 8.91],
+      ['ResNet-110', 'depth=110', 6.61, 6.37],
+      ['ResNet-164', 'depth=164&block=bottleneck', 5.93, 5.46],
+      ['ResNet-1001', 'depth=1001&block=bottleneck', 7.61, 4.92],
+      ['ResNet-164 · CIFAR-100', `depth=164&block=bottleneck&${C100}`, 25.16, 24.33],
+      ['ResNet-1001 · CIFAR-100', `depth=1001&block=bottleneck&${C100}`, 27.82, 22.71],
+    ].flatMap(([name, q, orig, pre]) => [
+      { label: `${name} · original`, query: `unit=original&${q}`, paper: orig as number },
+      { label: `${name} · pre-activation`, query: `unit=full-preact&${q}`, paper: pre as number },
+    ]),
+  },
+  {
+    id: 'fig1',
+    title: 'Fig. 1 · ResNet-1001, original vs pre-activation (CIFAR-10)',
+    point: 'At 1001 layers the original unit trains slowly; the pre-activation unit trains easily.',
+    rows: [
+      { label: 'original · ResNet-1001', query: 'unit=original&depth=1001&block=bottleneck', paper: 7.61 },
+      { label: 'pre-activation · ResNet-1001', query: 'unit=full-preact&depth=1001&block=bottleneck', paper: 4.92 },
+    ],
+  },
+  {
+    id: 'fig3',
+    title: 'Fig. 3 · training curves of the shortcut variants (ResNet-110, CIFAR-10)',
+    point: 'Each impeded shortcut has a higher training loss than the identity: an optimisation problem.',
+    rows: [
+      { label: 'original', query: `unit=original&${T1}`, paper: 6.61 },
+      { label: '(a) constant scaling λ=0.5, s=0.5', query: `unit=scale&residualScale=0.5&${T1}`, paper: 12.35 },
+      { label: '(b) exclusive gating b_g=−6', query: `unit=exclusive-gate&${T1}`, paper: 8.7 },
+      { label: '(c) shortcut-only gating b_g=0', query: `unit=shortcut-gate&gateBias=0&${T1}`, paper: 12.86 },
+      { label: '(d) 1×1 conv shortcut', query: `unit=conv-shortcut&${T1}`, paper: 12.22 },
+    ],
+  },
+  {
+    id: 'fig6',
+    title: 'Fig. 6 · BN after addition (ResNet-110) and pre-activation (ResNet-164), CIFAR-10',
+    point: 'BN after the addition impedes the shortcut; pre-activation lowers test error though not training loss.',
+    rows: [
+      { label: 'original · ResNet-110', query: 'unit=original&depth=110', paper: 6.61 },
+      { label: 'BN after addition · ResNet-110', query: 'unit=bn-after-add&depth=110', paper: 8.17 },
+      { label: 'original · ResNet-164', query: 'unit=original&depth=164&block=bottleneck', paper: 5.93 },
+      { label: 'pre-activation · ResNet-164', query: 'unit=full-preact&depth=164&block=bottleneck', paper: 5.46 },
+    ],
+  },
+];
+
+export function labExperiment(id: string): LabExperiment | undefined {
+  return LAB.find((e) => e.id === id);
+}
+
+/** "fail" is the paper's word for a test error above 20%. */
+export const FAIL_ABOVE = 20;
+
+/** The quick version of a row: a tenth of the schedule; 56 layers instead of 110 for basic nets. */
+const QUICK = { iters: 6400, milestones: [3200, 4800], warmupIters: 400, evalEvery: 200 };
+
+/** The config a row trains, with the given seed, in full or quick form. */
+export function rowConfig(row: LabRow, opts: { quick: boolean; seed: number }): Config {
+  const { config } = parseQuery(row.query);
+  const c: Config = { ...config, seed: opts.seed };
+  if (!opts.quick) return c;
+  const depth = c.block === 'basic' && c.depth === 110 ? 56 : c.depth;
+  return canonical({ ...c, ...QUICK, depth });
+}
+
+/** Runs with equal configs but for the seed are seeds of one experiment; this is their shared key. */
+export function experimentKey(c: Config): string {
+  return toQuery({ ...c, seed: 0 });
+}
+
+export interface SeedStats {
+  n: number;
+  median: number;
+  mean: number;
+  /** Sample standard deviation (n − 1); 0 for a single run. */
+  std: number;
+}
+
+/** Median with mean ± std, as the paper's Table 4 reports seeds. */
+export function seedStats(values: readonly number[]): SeedStats | null {
+  const v = values.filter(Number.isFinite).sort((a, b) => a - b);
+  const n = v.length;
+  if (n === 0) return null;
+  const median = n % 2 ? v[(n - 1) / 2]! : (v[n / 2 - 1]! + v[n / 2]!) / 2;
+  const mean = v.reduce((a, b) => a + b, 0) / n;
+  const std = n > 1 ? Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : 0;
+  return { n, median, mean, std };
+}
