@@ -107,3 +107,50 @@ describe('playground store', () => {
     expect(store.getState().config).toMatchObject({ unit: 'original', depth: 110, dataset: 'synthetic' });
   });
 });
+
+describe('queue and paper lab', () => {
+  const finish = (reply: (m: WorkerToPage) => void, store: ReturnType<typeof setup>['store']) => {
+    const active = store.getState().runs.find((r) => ['starting', 'running', 'paused'].includes(r.status))!;
+    reply({ type: 'run-status', runId: active.id, status: 'finished' });
+  };
+
+  it('a lab link queues rows × seeds without starting; Run queue trains them one after another', () => {
+    const { store, reply, backendReady, starts } = setup('lab=fig6&quick=1&seeds=2');
+    const s = () => store.getState();
+    s().setDatasets([SYNTHETIC, { ...SYNTHETIC, dataset: 'cifar10', where: 'server' }]);
+    backendReady();
+    expect(s().lab).toEqual({ id: 'fig6', quick: true, seeds: 2 });
+    expect(s().queue).toHaveLength(8); // 4 rows × 2 seeds
+    expect(starts()).toHaveLength(0);
+    expect(s().runQueue()).toBeNull();
+    expect(starts()).toHaveLength(1);
+    expect(s().runs[0]).toMatchObject({ lab: { id: 'fig6', row: 0, quick: true }, config: { seed: 1, iters: 6400 } });
+    finish(reply, store);
+    expect(starts()).toHaveLength(2);
+    expect(s().runs[1]).toMatchObject({ lab: { row: 0 }, config: { seed: 2 } });
+    s().stopQueue();
+    finish(reply, store);
+    expect(starts()).toHaveLength(2); // stopped: the rest waits
+    expect(s().queue).toHaveLength(6);
+  });
+
+  it('with autostart the lab queue starts by itself; an unavailable dataset stops it with the reason', () => {
+    const { store, backendReady, starts } = setup('lab=fig1&autostart=1');
+    store.getState().setDatasets([SYNTHETIC]);
+    backendReady();
+    expect(starts()).toHaveLength(0);
+    expect(store.getState().startProblem).toMatch(/cifar10 is not available/);
+    expect(store.getState().queue).toHaveLength(2);
+    expect(store.getState().queueRunning).toBe(false);
+  });
+
+  it('queues seeds 1…n of the current config', () => {
+    const { store, reply, starts } = setup('dataset=synthetic&depth=8&seed=9');
+    store.getState().setDatasets([SYNTHETIC]);
+    store.getState().queueSeeds(3);
+    store.getState().runQueue();
+    finish(reply, store);
+    finish(reply, store);
+    expect(starts().map((m) => m.type === 'start-run' && m.config.seed)).toEqual([1, 2, 3]);
+  });
+});

@@ -8,6 +8,8 @@ import type { ImportProgress, ImportResult } from '../data/importer';
 import type { LinkActions, Problem } from '../experiment/codec';
 import { editConfig, type Adjustment } from '../experiment/edit';
 import { applyPreset, type Preset } from '../experiment/presets';
+import { labExperiment, rowConfig } from '../experiment/lab';
+import type { LabId } from '../experiment/labIds';
 import type { Config, ConfigKey } from '../experiment/schema';
 import type { EngineClient } from '../worker/client';
 import { chooseEntry } from '../data/catalog';
@@ -36,6 +38,26 @@ export type ImportState =
 export type EngineDataset =
   (DatasetLoad & { status: 'loading' | 'ready' }) | { dataset: Config['dataset']; status: 'failed'; message: string };
 
+/** Which paper-lab row a run belongs to. */
+export interface RunLab {
+  id: LabId;
+  row: number;
+  quick: boolean;
+}
+
+/** A run waiting its turn: the worker trains one run at a time. */
+export interface QueuedRun {
+  config: Config;
+  lab?: RunLab;
+}
+
+/** The lab experiment the page shows, as its link says. */
+export interface LabView {
+  id: LabId;
+  quick: boolean;
+  seeds: number;
+}
+
 /** One training run as the page knows it: its config, what the worker reported, and its whole history. */
 export interface RunRecord {
   id: string;
@@ -52,6 +74,7 @@ export interface RunRecord {
   startedAt: number;
   /** Drawn on the chart (the run list's checkbox). */
   visible: boolean;
+  lab?: RunLab;
   /** Index into the chart palette, fixed for the run's life so its colour never changes. */
   color: number;
 }
@@ -90,6 +113,10 @@ export interface PlaygroundState {
   checkpoints: Record<string, CheckpointInfo>;
   /** Why runs could not be saved or read (storage full, no IndexedDB); null when all is well. */
   storageProblem: string | null;
+  /** Runs waiting to start, in order; they start one after another while queueRunning. */
+  queue: QueuedRun[];
+  queueRunning: boolean;
+  lab: LabView | null;
 
   loadLink(config: Config, problems: Problem[], actions?: LinkActions): void;
   /** Returns the reason when the value is refused (the config is then unchanged). */
@@ -118,41 +145,25 @@ export interface PlaygroundState {
   resumeFromCheckpoint(id: string): string | null;
   /** Adds runs read from an export (history only: they cannot resume). */
   importRuns(runs: RunRecord[]): void;
+  /** Shows a lab experiment (or none) and queues its rows × seeds, replacing what was queued. */
+  openLab(view: LabView | null): void;
+  /** Queues seeds 1…n of the current config (the paper reports the median of 5). */
+  queueSeeds(n: number): void;
+  /** Starts the queue: its runs train one after another. */
+  runQueue(): string | null;
+  stopQueue(): void;
+  clearQueue(): void;
+  /** Starts the next queued run when none is active (called whenever a run ends). */
+  startNextQueued(): void;
   setChart(change: Partial<ChartOptions>): void;
 }
 
 export function createPlaygroundStore(initial: Config) {
-  return create<PlaygroundState>()((set, get) => ({
-    config: initial,
-    linkProblems: [],
-    adjustments: [],
-    backend: { status: 'starting', requested: initial.backend },
-    datasets: null,
-    importState: { status: 'idle' },
-    engineDataset: null,
-    engine: null,
-    runs: [],
-    nextColor: 0,
-    chart: { logLoss: false, smoothing: 0 },
-    startProblem: null,
-    autostartPending: false,
-    checkpoints: {},
-    storageProblem: null,
-
-    loadLink: (config, problems, actions) =>
-      set({ config, linkProblems: problems, adjustments: [], autostartPending: actions?.autostart ?? false }),
-    edit: (key, raw) => {
-      const r = editConfig(get().config, key, raw);
-      if (!r.ok) return r.reason;
-      set({ config: r.config, adjustments: r.adjusted });
-      return null;
-    },
-    dismissLinkProblems: () => set({ linkProblems: [] }),
-    applyPreset: (preset) => set({ config: applyPreset(get().config, preset), adjustments: [] }),
-    setBackend: (backend) => set({ backend }),
-    setDatasets: (datasets) => set({ datasets }),
-    startRun: () => {
-      const { engine, config, datasets, runs, nextColor } = get();
+  return create<PlaygroundState>()((set, get) => {
+    /** Starts a run of `queued.config` now; returns why not when it cannot start. */
+    const startConfig = (queued: QueuedRun): string | null => {
+      const { engine, datasets, runs, nextColor } = get();
+      const { config } = queued;
       const refuse = (why: string) => {
         set({ startProblem: why });
         return why;
@@ -161,10 +172,11 @@ export function createPlaygroundStore(initial: Config) {
       if (runs.some((r) => ACTIVE.includes(r.status))) return refuse('a run is already in progress');
       const entry = chooseEntry(datasets, config.dataset);
       if (!entry) return refuse(`${config.dataset} is not available`);
-      const id = `run-${runs.length + 1}-${Date.now().toString(36)}`;
+      const id = `run-${nextColor + 1}-${Date.now().toString(36)}`;
       const run: RunRecord = {
         id,
         config,
+        ...(queued.lab && { lab: queued.lab }),
         status: 'starting',
         train: [],
         evals: [],
@@ -176,59 +188,130 @@ export function createPlaygroundStore(initial: Config) {
       set({ runs: [...runs, run], nextColor: nextColor + 1, startProblem: null, autostartPending: false });
       engine.send({ type: 'start-run', runId: id, config, where: entry.where });
       return null;
-    },
-    pauseRun: () => get().engine?.send({ type: 'pause-run' }),
-    resumeRun: () => get().engine?.send({ type: 'resume-run' }),
-    stopRun: () => get().engine?.send({ type: 'stop-run' }),
-    setRunLr: (lr) => get().engine?.send({ type: 'set-lr', lr }),
-    updateRun: (id, change) => set({ runs: get().runs.map((r) => (r.id === id ? { ...r, ...change(r) } : r)) }),
-    setRunVisible: (id, visible) => get().updateRun(id, () => ({ visible })),
-    deleteRun: (id) => set({ runs: get().runs.filter((r) => r.id !== id || ACTIVE.includes(r.status)) }),
-    loadRunConfig: (id) => {
-      const run = get().runs.find((r) => r.id === id);
-      if (run) set({ config: run.config, adjustments: [] });
-    },
-    rerun: (id) => {
-      get().loadRunConfig(id);
-      return get().startRun();
-    },
-    setChart: (change) => set({ chart: { ...get().chart, ...change } }),
-    resumeFromCheckpoint: (id) => {
-      const { engine, datasets, runs, checkpoints } = get();
-      const run = runs.find((r) => r.id === id);
-      const refuse = (why: string) => {
-        set({ startProblem: why });
-        return why;
-      };
-      if (!run) return refuse('no such run');
-      if (!engine) return refuse('the engine worker is not running');
-      if (runs.some((r) => ACTIVE.includes(r.status))) return refuse('a run is already in progress');
-      if (!checkpoints[id]) return refuse('this run has no checkpoint in this browser');
-      const entry = chooseEntry(datasets, run.config.dataset);
-      if (!entry) return refuse(`${run.config.dataset} is not available`);
-      get().updateRun(id, () => ({ status: 'starting', message: undefined, warning: undefined }));
-      set({ startProblem: null });
-      engine.send({ type: 'start-run', runId: id, config: run.config, where: entry.where, resume: true });
-      return null;
-    },
-    importRuns: (imported) => {
-      const { runs, nextColor } = get();
-      const taken = new Set(runs.map((r) => r.id));
-      const fresh = imported.map((r, i) => ({
-        ...r,
-        id: taken.has(r.id) ? `${r.id}-imported-${Date.now().toString(36)}-${i}` : r.id,
-        color: nextColor + i,
-        visible: true,
-      }));
-      set({ runs: [...runs, ...fresh], nextColor: nextColor + fresh.length });
-    },
-    importDatasetFiles: (files) => {
-      const engine = get().engine;
-      if (!engine || files.length === 0) return;
-      set({ importState: { status: 'running', progress: { phase: 'reading', fraction: 0 } } });
-      engine.send({ type: 'import-dataset', files });
-    },
-  }));
+    };
+
+    return {
+      config: initial,
+      linkProblems: [],
+      adjustments: [],
+      backend: { status: 'starting', requested: initial.backend },
+      datasets: null,
+      importState: { status: 'idle' },
+      engineDataset: null,
+      engine: null,
+      runs: [],
+      nextColor: 0,
+      chart: { logLoss: false, smoothing: 0 },
+      startProblem: null,
+      autostartPending: false,
+      checkpoints: {},
+      storageProblem: null,
+      queue: [],
+      queueRunning: false,
+      lab: null,
+
+      loadLink: (config, problems, actions) => {
+        set({ config, linkProblems: problems, adjustments: [], autostartPending: actions?.autostart ?? false });
+        if (actions?.lab) get().openLab({ id: actions.lab, quick: actions.quick, seeds: actions.seeds });
+      },
+      edit: (key, raw) => {
+        const r = editConfig(get().config, key, raw);
+        if (!r.ok) return r.reason;
+        set({ config: r.config, adjustments: r.adjusted });
+        return null;
+      },
+      dismissLinkProblems: () => set({ linkProblems: [] }),
+      applyPreset: (preset) => set({ config: applyPreset(get().config, preset), adjustments: [] }),
+      setBackend: (backend) => set({ backend }),
+      setDatasets: (datasets) => set({ datasets }),
+      startRun: () => startConfig({ config: get().config }),
+      openLab: (view) => {
+        if (!view) return set({ lab: null });
+        const e = labExperiment(view.id);
+        if (!e) return;
+        const queue: QueuedRun[] = e.rows.flatMap((row, i) =>
+          Array.from({ length: view.seeds }, (_, s) => ({
+            config: rowConfig(row, { quick: view.quick, seed: s + 1 }),
+            lab: { id: view.id, row: i, quick: view.quick },
+          })),
+        );
+        set({ lab: view, queue, queueRunning: false });
+      },
+      queueSeeds: (n) => {
+        const { config, queue } = get();
+        const seeds = Array.from({ length: n }, (_, s) => ({ config: { ...config, seed: s + 1 } }));
+        set({ queue: [...queue, ...seeds] });
+      },
+      runQueue: () => {
+        if (get().queue.length === 0) return 'the queue is empty';
+        set({ queueRunning: true });
+        get().startNextQueued();
+        return null;
+      },
+      stopQueue: () => set({ queueRunning: false }),
+      clearQueue: () => set({ queue: [], queueRunning: false }),
+      startNextQueued: () => {
+        const { queue, queueRunning, runs } = get();
+        if (!queueRunning || runs.some((r) => ACTIVE.includes(r.status))) return;
+        const [next, ...rest] = queue;
+        if (!next) return set({ queueRunning: false });
+        set({ queue: rest });
+        // A queued run that cannot start stops the queue (its reason is shown); the rest stays queued.
+        if (startConfig(next) !== null) set({ queue: [next, ...rest], queueRunning: false });
+      },
+      pauseRun: () => get().engine?.send({ type: 'pause-run' }),
+      resumeRun: () => get().engine?.send({ type: 'resume-run' }),
+      stopRun: () => get().engine?.send({ type: 'stop-run' }),
+      setRunLr: (lr) => get().engine?.send({ type: 'set-lr', lr }),
+      updateRun: (id, change) => set({ runs: get().runs.map((r) => (r.id === id ? { ...r, ...change(r) } : r)) }),
+      setRunVisible: (id, visible) => get().updateRun(id, () => ({ visible })),
+      deleteRun: (id) => set({ runs: get().runs.filter((r) => r.id !== id || ACTIVE.includes(r.status)) }),
+      loadRunConfig: (id) => {
+        const run = get().runs.find((r) => r.id === id);
+        if (run) set({ config: run.config, adjustments: [] });
+      },
+      rerun: (id) => {
+        get().loadRunConfig(id);
+        return get().startRun();
+      },
+      setChart: (change) => set({ chart: { ...get().chart, ...change } }),
+      resumeFromCheckpoint: (id) => {
+        const { engine, datasets, runs, checkpoints } = get();
+        const run = runs.find((r) => r.id === id);
+        const refuse = (why: string) => {
+          set({ startProblem: why });
+          return why;
+        };
+        if (!run) return refuse('no such run');
+        if (!engine) return refuse('the engine worker is not running');
+        if (runs.some((r) => ACTIVE.includes(r.status))) return refuse('a run is already in progress');
+        if (!checkpoints[id]) return refuse('this run has no checkpoint in this browser');
+        const entry = chooseEntry(datasets, run.config.dataset);
+        if (!entry) return refuse(`${run.config.dataset} is not available`);
+        get().updateRun(id, () => ({ status: 'starting', message: undefined, warning: undefined }));
+        set({ startProblem: null });
+        engine.send({ type: 'start-run', runId: id, config: run.config, where: entry.where, resume: true });
+        return null;
+      },
+      importRuns: (imported) => {
+        const { runs, nextColor } = get();
+        const taken = new Set(runs.map((r) => r.id));
+        const fresh = imported.map((r, i) => ({
+          ...r,
+          id: taken.has(r.id) ? `${r.id}-imported-${Date.now().toString(36)}-${i}` : r.id,
+          color: nextColor + i,
+          visible: true,
+        }));
+        set({ runs: [...runs, ...fresh], nextColor: nextColor + fresh.length });
+      },
+      importDatasetFiles: (files) => {
+        const engine = get().engine;
+        if (!engine || files.length === 0) return;
+        set({ importState: { status: 'running', progress: { phase: 'reading', fraction: 0 } } });
+        engine.send({ type: 'import-dataset', files });
+      },
+    };
+  });
 }
 
 export type PlaygroundStore = ReturnType<typeof createPlaygroundStore>;

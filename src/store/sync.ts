@@ -5,7 +5,7 @@
 import { chooseEntry, fetchCatalog } from '../data/catalog';
 import { parseQuery, toQuery } from '../experiment/codec';
 import type { EngineClient } from '../worker/client';
-import type { PlaygroundStore } from './playground';
+import { ACTIVE, type PlaygroundStore } from './playground';
 
 export function linkFor(query: string, loc: Pick<Location, 'pathname' | 'hash'> = location): string {
   return `${loc.pathname}${query ? `?${query}` : ''}${loc.hash}`;
@@ -17,12 +17,13 @@ export function syncWithAddressBar(store: PlaygroundStore): () => void {
   store.getState().loadLink(config, problems, actions);
   // The address bar holds the experiment only: a reload must not start a second run (autostart is consumed).
   const write = () => {
-    const url = linkFor(toQuery(store.getState().config));
+    const { config, lab } = store.getState();
+    const url = linkFor(toQuery(config, lab ? { lab: lab.id, quick: lab.quick, seeds: lab.seeds } : {}));
     if (url !== `${location.pathname}${location.search}${location.hash}`) history.replaceState(history.state, '', url);
   };
   write();
   return store.subscribe((s, prev) => {
-    if (s.config !== prev.config) write();
+    if (s.config !== prev.config || s.lab !== prev.lab) write();
   });
 }
 
@@ -123,11 +124,14 @@ export function syncWithEngine(store: PlaygroundStore, engine: EngineClient): ()
       });
       return;
     }
-    if (s.startRun() !== null) store.setState({ autostartPending: false });
+    const why = s.queue.length > 0 ? s.runQueue() : s.startRun();
+    if (why !== null || s.queue.length > 0) store.setState({ autostartPending: false });
   };
   initBackend();
   const offStore = store.subscribe((s, prev) => {
     if (s.autostartPending && (s.backend !== prev.backend || s.datasets !== prev.datasets)) autostart();
+    // The queue moves on whenever the active run ends.
+    if (s.queueRunning && s.runs !== prev.runs && !s.runs.some((r) => ACTIVE.includes(r.status))) s.startNextQueued();
     if (s.config.backend !== prev.config.backend) initBackend(s.config.backend);
     if (
       s.config.dataset !== prev.config.dataset ||

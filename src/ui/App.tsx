@@ -2,10 +2,12 @@ import { BackendBadge } from './BackendBadge';
 import { ConfigForm } from './ConfigForm';
 import { Datasets } from './Datasets';
 import { Adjustments, DatasetNotice, LinkProblems } from './Notices';
+import { PaperLab } from './PaperLab';
 import { Presets } from './Presets';
 import { RunPanel } from './RunPanel';
 import { RunsChart } from './RunsChart';
 import { RunsList } from './RunsList';
+import { SeedResults } from './SeedResults';
 import { Share } from './Share';
 import { NetworkSummary } from './Summary';
 import { VariantPicker } from './VariantPicker';
@@ -33,8 +35,10 @@ export function App() {
       <main className="layout">
         <div className="results">
           <RunPanel />
+          <PaperLab />
           <RunsChart />
           <RunsList />
+          <SeedResults />
         </div>
         <aside className="side" aria-label="Experiment settings">
           <Presets />

@@ -2,6 +2,7 @@ import { useState } from 'react';
 import { DATASET_LABELS } from '../data/catalog';
 import { ACTIVE, type RunRecord } from '../store/playground';
 import type { CheckpointInfo } from '../worker/protocol';
+import { MAX_SEEDS } from '../experiment/labIds';
 import { usePlayground } from '../store';
 import { duration, fmt } from './format';
 
@@ -47,7 +48,12 @@ export function RunPanel() {
   const datasets = usePlayground((s) => s.datasets);
   const error = usePlayground((s) => s.startProblem);
   const checkpoints = usePlayground((s) => s.checkpoints);
-  const { startRun, pauseRun, resumeRun, stopRun, setRunLr, resumeFromCheckpoint } = usePlayground.getState();
+  const queueRunning = usePlayground((s) => s.queueRunning);
+  const [seeds, setSeeds] = useState('5');
+  const { startRun, pauseRun, resumeRun, stopRun, setRunLr, resumeFromCheckpoint, queueSeeds, runQueue } =
+    usePlayground.getState();
+  const seedCount = Number(seeds);
+  const seedsOk = Number.isInteger(seedCount) && seedCount >= 2 && seedCount <= MAX_SEEDS;
   const [lr, setLr] = useState('');
   const run = runs.at(-1);
   const active = run !== undefined && ACTIVE.includes(run.status);
@@ -79,6 +85,27 @@ export function RunPanel() {
         <button type="button" disabled={!active} onClick={stopRun}>
           Stop
         </button>
+        <span className="seeds-control">
+          <button
+            type="button"
+            disabled={active || queueRunning || !available || !seedsOk}
+            onClick={() => {
+              queueSeeds(seedCount);
+              runQueue();
+            }}
+            title="Train this experiment with seeds 1…N, one after another; the median is shown under the run list"
+          >
+            Run seeds 1…
+          </button>
+          <input
+            type="number"
+            min={2}
+            max={MAX_SEEDS}
+            value={seeds}
+            aria-label="Number of seeds"
+            onChange={(e) => setSeeds(e.target.value)}
+          />
+        </span>
         {run && canResume(run, checkpoints[run.id]) && (
           <button type="button" onClick={() => resumeFromCheckpoint(run.id)}>
             Resume from iteration {fmt(checkpoints[run.id]!.iter)}

@@ -1,0 +1,53 @@
+import { LAB } from '../src/experiment/lab';
+import { backendSettled, expect, query, SCREENSHOTS, test } from './fixtures';
+
+test("every paper-lab link opens with its runs queued and the paper's number on each row", async ({ page }) => {
+  test.setTimeout(180_000);
+  for (const e of LAB) {
+    await page.goto(`/?lab=${e.id}`);
+    const lab = page.getByTestId('paper-lab');
+    await expect(lab.getByTestId('lab-row')).toHaveCount(e.rows.length);
+    await expect(lab.getByTestId('queue-count')).toHaveText(`${e.rows.length} queued`);
+    for (const [i, row] of e.rows.entries()) {
+      const paper = lab.getByTestId('lab-row').nth(i).locator('td').nth(1);
+      await expect(paper).toHaveText(row.paper === null ? 'fail' : `${row.paper.toFixed(2)}%`);
+    }
+    expect(query(page)).toBe(`lab=${e.id}`); // the address bar keeps the lab, without starting anything
+    await expect(page.getByTestId('run-row')).toHaveCount(0);
+  }
+  await page.goto('/?lab=table1&quick=1&seeds=3');
+  await expect(page.getByTestId('queue-count')).toHaveText('33 queued');
+  await expect(page.getByTestId('paper-lab')).toContainText('quick version');
+  await backendSettled(page);
+  await page.getByTestId('paper-lab').screenshot({ path: `${SCREENSHOTS}/paper-lab-table1.png` });
+});
+
+test('three seeds of a tiny config train one after another; the median with mean ± std is shown', async ({ page }) => {
+  test.setTimeout(240_000);
+  await page.goto('/?dataset=synthetic&depth=8&batch=8&iters=20&evalEvery=10&testSubset=64&warmupIters=0&backend=wasm');
+  await backendSettled(page);
+  await page.getByLabel('Number of seeds').fill('3');
+  await page.getByRole('button', { name: 'Run seeds 1…' }).click();
+  const rows = page.getByTestId('run-row');
+  await expect(rows.filter({ hasText: 'finished' })).toHaveCount(3, { timeout: 200_000 });
+  const errors = await page.evaluate(() =>
+    (
+      window as unknown as {
+        playground: { getState(): { runs: { config: { seed: number }; evals: { testError: number }[] }[] } };
+      }
+    ).playground
+      .getState()
+      .runs.map((r) => ({ seed: r.config.seed, error: r.evals.at(-1)!.testError })),
+  );
+  expect(errors.map((e) => e.seed)).toEqual([1, 2, 3]);
+  const sorted = errors.map((e) => e.error).sort((a, b) => a - b);
+  const median = sorted[1]!;
+  const seeds = page.getByTestId('seed-results');
+  await expect(seeds.getByTestId('seed-row')).toHaveCount(1);
+  await expect(seeds.getByTestId('seed-row')).toContainText('1, 2, 3');
+  await expect(seeds.getByTestId('seed-row')).toContainText(
+    median > 20 ? `fail (${median.toFixed(2)}%)` : `${median.toFixed(2)}%`,
+  );
+  await expect(seeds.getByTestId('seed-row')).toContainText('n = 3');
+  await seeds.screenshot({ path: `${SCREENSHOTS}/seeds.png` });
+});
