@@ -66,7 +66,7 @@ test('a run survives a reload: interrupted, resumed from its checkpoint, finishe
     'd',
     /L/,
   );
-  await page.screenshot({ path: `${SCREENSHOTS}/interrupted.png`, fullPage: false });
+  await page.locator('.results').screenshot({ path: `${SCREENSHOTS}/interrupted.png` });
 
   await backendSettled(page);
   await page.getByRole('button', { name: `Resume from iteration ${from}` }).click();
@@ -104,7 +104,7 @@ test('a run survives a reload: interrupted, resumed from its checkpoint, finishe
   expect(imported.train).toEqual(done.train);
   expect(imported.evals).toEqual(done.evals);
   await expect(page.getByTestId('runs-chart').locator('.recharts-line')).toHaveCount(2);
-  await page.screenshot({ path: `${SCREENSHOTS}/imported.png`, fullPage: false });
+  await page.locator('.results').screenshot({ path: `${SCREENSHOTS}/imported.png` });
 });
 
 test('a finished run exports its weights in tfjs format; a bad import file is refused with the reason', async ({
