@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { LAB } from '../src/experiment/lab';
 import { backendSettled, expect, query, SCREENSHOTS, test } from './fixtures';
 
@@ -50,4 +51,38 @@ test('three seeds of a tiny config train one after another; the median with mean
   );
   await expect(seeds.getByTestId('seed-row')).toContainText('n = 3');
   await seeds.screenshot({ path: `${SCREENSHOTS}/seeds.png` });
+});
+
+// Real CIFAR-10 when this checkout has it (npm run data -- cifar10 --from …); the embedded set otherwise.
+const CIFAR = existsSync('public/data/cifar10/manifest.json');
+
+test('the signal view measures ResNet-56 original and scale λ=0.5 at initialisation and draws both; their gradient ratios differ ≥10×', async ({
+  page,
+}) => {
+  test.setTimeout(180_000);
+  test.info().annotations.push({ type: 'data', description: CIFAR ? 'CIFAR-10' : 'embedded set (no CIFAR-10 here)' });
+  await page.goto(`/?unit=original&depth=56&dataset=${CIFAR ? 'cifar10' : 'synthetic'}&backend=wasm`);
+  await backendSettled(page);
+  const view = page.getByTestId('signal-view');
+  const measure = view.getByRole('button', { name: 'Measure this network at initialisation' });
+  await measure.click();
+  await expect(view.getByTestId('signal-ratio')).toHaveCount(1, { timeout: 120_000 });
+  await page.getByTestId('unit-card-scale').click();
+  await measure.click();
+  await expect(view.getByTestId('signal-ratio')).toHaveCount(2, { timeout: 120_000 });
+  await expect(view.getByTestId('signal-legend')).toContainText('original · ResNet-56 · initialisation');
+  await expect(view.getByTestId('signal-legend')).toContainText('scale (λ=0.5, s=1) · ResNet-56 · initialisation');
+  for (const field of ['forward', 'backward']) {
+    const paths = view.getByTestId(`signal-${field}`).locator('.recharts-line path.recharts-curve');
+    await expect(paths).toHaveCount(2);
+    for (const d of await paths.evaluateAll((ps) => ps.map((p) => p.getAttribute('d') ?? ''))) {
+      expect(d.split('L').length).toBeGreaterThan(20); // 27 units
+    }
+  }
+  const ratios = (await view.getByTestId('signal-ratio').allTextContents()).map((t) => Number(t.replace(/,/g, '')));
+  console.log(
+    `gradient ratio ‖∂E/∂x_1‖/‖∂E/∂x_27‖ (${CIFAR ? 'CIFAR-10' : 'embedded set'}): original ${ratios[0]}, scale λ=0.5 ${ratios[1]}`,
+  );
+  expect(Math.abs(Math.log10(ratios[1]! / ratios[0]!))).toBeGreaterThanOrEqual(1);
+  await view.screenshot({ path: `${SCREENSHOTS}/signal-view.png` });
 });

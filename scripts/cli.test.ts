@@ -4,8 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { withKeysTable } from '../src/experiment/docs';
 
 const root = new URL('..', import.meta.url).pathname;
-const summary = (link: string) =>
-  JSON.parse(execFileSync('npm', ['run', '--silent', 'summary', '--', link], { cwd: root, encoding: 'utf8' }));
+const summary = (link: string, ...flags: string[]) =>
+  JSON.parse(
+    execFileSync('npm', ['run', '--silent', 'summary', '--', link, ...flags], { cwd: root, encoding: 'utf8' }),
+  );
 
 describe('npm run summary', () => {
   it('prints the resolved config, no problems and the canonical query of a good link', () => {
@@ -37,6 +39,15 @@ describe('npm run summary', () => {
     const out = summary('http://localhost:4173/?depth=abc&unit=nope&batch=-1&zzz=1');
     expect(out.problems).toHaveLength(4);
     expect(out.config.depth).toBe(20);
+  });
+
+  it('adds the signal profile at initialisation with --signal, and only then', () => {
+    expect(summary('dataset=synthetic&depth=8')).not.toHaveProperty('signal');
+    const out = summary('dataset=synthetic&depth=8', '--signal', '--batch', '4');
+    expect(out.config).toMatchObject({ dataset: 'synthetic', depth: 8 });
+    expect(out.signal).toMatchObject({ source: 'embedded synthetic set (test)', images: 4 });
+    expect(out.signal.units).toHaveLength(3);
+    expect(out.signal.backwardRatio).toBeCloseTo(out.signal.units[0].backward / out.signal.units[2].backward, 10);
   });
 });
 

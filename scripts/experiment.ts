@@ -3,7 +3,8 @@
  *
  * Runs one experiment exactly as a user would: builds the app if the sources changed, serves it, opens the link in
  * headless Chromium (the e2e flags: WebGPU on), presses Start, and follows the run in the page's worker, printing a
- * progress line. Writes the run's JSON (config, backend, adapter, params, status, final/best test error, history)
+ * progress line. Writes the run's JSON (config, backend, adapter, params, status, final/best test error, history,
+ * signal profiles)
  * and optionally its history as CSV. Exits non-zero, saying why, when the link has refused keys, the browser cannot
  * start, or the run ends other than "finished" (the JSON is written all the same).
  */
@@ -177,6 +178,8 @@ async function main() {
       finalTestError: errors.at(-1) ?? null,
       bestTestError: errors.length ? Math.min(...errors) : null,
       history: { train: r.train, evals: r.evals, lrChanges: r.lrChanges },
+      // Per-unit ‖x_l‖ and ‖∂E/∂x_l‖ on the first 32 test images, at the start and at each evaluation.
+      signal: r.signals ?? [],
       pageErrors,
     };
     writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);

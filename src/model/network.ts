@@ -21,6 +21,11 @@ export interface ForwardOptions {
   training: boolean;
   /** Seeds the dropout masks of this step (dropout shortcut only). */
   seed?: number;
+  /**
+   * Applied to each unit's output x_l (l = index in plan.units, from 0) before it feeds the next unit; what it
+   * returns is x_l from then on. signal.ts adds a zero tensor p_l here, so ∂E/∂p_l = ∂E/∂x_l (Eqn. 5).
+   */
+  probe?: (l: number, x: tf.Tensor4D) => tf.Tensor4D;
 }
 
 export interface Network {
@@ -132,6 +137,7 @@ export function buildNetwork(config: Config): Network {
     const unitOutputs: tf.Tensor4D[] = [];
     plan.units.forEach((u, i) => {
       x = residualUnit(x, u, i, o);
+      if (o.probe) x = o.probe(i, x);
       unitOutputs.push(x);
     });
     x = run(plan.head, x, o.training); // the extra BN-ReLU after the last addition (pre-activation)

@@ -10,6 +10,7 @@ import { editConfig, type Adjustment } from '../experiment/edit';
 import { applyPreset, type Preset } from '../experiment/presets';
 import { labExperiment, rowConfig } from '../experiment/lab';
 import type { LabId } from '../experiment/labIds';
+import type { SignalProfile } from '../model/signal';
 import type { Config, ConfigKey } from '../experiment/schema';
 import type { EngineClient } from '../worker/client';
 import { chooseEntry } from '../data/catalog';
@@ -18,6 +19,7 @@ import type {
   BackendReport,
   CheckpointInfo,
   DatasetLoad,
+  SignalPoint,
   EvalPoint,
   RunInfo,
   RunStatus,
@@ -51,6 +53,14 @@ export interface QueuedRun {
   lab?: RunLab;
 }
 
+/** A network measured at initialisation for the signal-propagation view (no run needed). */
+export interface InitSignal {
+  id: string;
+  config: Config;
+  profile?: SignalProfile;
+  error?: string;
+}
+
 /** The lab experiment the page shows, as its link says. */
 export interface LabView {
   id: LabId;
@@ -75,6 +85,8 @@ export interface RunRecord {
   /** Drawn on the chart (the run list's checkbox). */
   visible: boolean;
   lab?: RunLab;
+  /** Per-unit forward/backward norms at the start and at each evaluation (absent in imported runs). */
+  signals?: SignalPoint[];
   /** Index into the chart palette, fixed for the run's life so its colour never changes. */
   color: number;
 }
@@ -117,6 +129,7 @@ export interface PlaygroundState {
   queue: QueuedRun[];
   queueRunning: boolean;
   lab: LabView | null;
+  initSignals: InitSignal[];
 
   loadLink(config: Config, problems: Problem[], actions?: LinkActions): void;
   /** Returns the reason when the value is refused (the config is then unchanged). */
@@ -155,6 +168,9 @@ export interface PlaygroundState {
   clearQueue(): void;
   /** Starts the next queued run when none is active (called whenever a run ends). */
   startNextQueued(): void;
+  /** Measures the current config's network at initialisation (queued behind a training run in the worker). */
+  measureInitSignal(): string | null;
+  removeInitSignal(id: string): void;
   setChart(change: Partial<ChartOptions>): void;
 }
 
@@ -209,6 +225,18 @@ export function createPlaygroundStore(initial: Config) {
       queue: [],
       queueRunning: false,
       lab: null,
+      initSignals: [],
+      measureInitSignal: () => {
+        const { engine, datasets, config, initSignals } = get();
+        if (!engine) return 'the engine worker is not running';
+        const entry = chooseEntry(datasets, config.dataset);
+        if (!entry) return `${config.dataset} is not available`;
+        const id = `init-${Date.now().toString(36)}-${initSignals.length}`;
+        set({ initSignals: [...initSignals, { id, config }] });
+        engine.send({ type: 'signal-at-init', requestId: id, config, where: entry.where });
+        return null;
+      },
+      removeInitSignal: (id) => set({ initSignals: get().initSignals.filter((s) => s.id !== id) }),
 
       loadLink: (config, problems, actions) => {
         set({ config, linkProblems: problems, adjustments: [], autostartPending: actions?.autostart ?? false });

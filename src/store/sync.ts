@@ -108,6 +108,21 @@ export function syncWithEngine(store: PlaygroundStore, engine: EngineClient): ()
       case 'run-checkpoint':
         store.setState({ checkpoints: { ...state.checkpoints, [m.runId]: m.checkpoint } });
         break;
+      case 'run-signal':
+        state.updateRun(m.runId, (r) => ({ signals: [...(r.signals ?? []), m.point] }));
+        break;
+      case 'signal-result':
+      case 'signal-failed':
+        store.setState({
+          initSignals: state.initSignals.map((s) =>
+            s.id !== m.requestId
+              ? s
+              : m.type === 'signal-result'
+                ? { ...s, profile: m.profile }
+                : { ...s, error: m.message },
+          ),
+        });
+        break;
       case 'run-warning':
         state.updateRun(m.runId, () => ({ warning: m.message }));
         break;

@@ -8,6 +8,7 @@ import { RunPanel } from './RunPanel';
 import { RunsChart } from './RunsChart';
 import { RunsList } from './RunsList';
 import { SeedResults } from './SeedResults';
+import { SignalView } from './SignalView';
 import { Share } from './Share';
 import { NetworkSummary } from './Summary';
 import { VariantPicker } from './VariantPicker';
@@ -39,6 +40,7 @@ export function App() {
           <RunsChart />
           <RunsList />
           <SeedResults />
+          <SignalView />
         </div>
         <aside className="side" aria-label="Experiment settings">
           <Presets />

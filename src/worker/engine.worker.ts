@@ -7,6 +7,8 @@ import { DataError } from '../data/errors';
 import { importFiles } from '../data/importer';
 import { loadDataset, type LoadedDataset } from '../data/source';
 import { selectBackend, simulateDeviceLoss } from './backends';
+import { buildNetwork } from '../model/network';
+import { signalOnTestBatch } from '../train/signalBatch';
 import { Run } from './run';
 import type { PageToWorker, WorkerPort } from './protocol';
 
@@ -73,6 +75,26 @@ async function handle(msg: PageToWorker): Promise<void> {
     }
     case 'prepare-dataset':
       await prepareDataset(msg.dataset, msg.where, msg.seed);
+      break;
+    case 'signal-at-init':
+      try {
+        const backend = await selectBackend(msg.config.backend);
+        if (Array.isArray(backend)) throw new Error('no backend could start');
+        const data = await prepareDataset(msg.config.dataset, msg.where, msg.config.seed);
+        if (!data) throw new Error(`the dataset ${msg.config.dataset} could not be loaded`);
+        const net = buildNetwork(msg.config);
+        try {
+          port.postMessage({
+            type: 'signal-result',
+            requestId: msg.requestId,
+            profile: await signalOnTestBatch(net, data),
+          });
+        } finally {
+          net.dispose();
+        }
+      } catch (e) {
+        port.postMessage({ type: 'signal-failed', requestId: msg.requestId, message: (e as Error).message });
+      }
       break;
     case 'import-dataset':
       try {

@@ -5,6 +5,7 @@
 import type { DataErrorCode } from '../data/errors';
 import type { ImportProgress, ImportResult } from '../data/importer';
 import type { BackendName, Config, DatasetId } from '../experiment/schema';
+import type { SignalProfile } from '../model/signal';
 
 /** One backend the worker tried and why it was not used. */
 export interface BackendAttempt {
@@ -48,11 +49,18 @@ export interface RunInfo {
   testImages: number;
 }
 
+/** A signal profile (src/model/signal.ts) measured at an iteration of a run. */
+export interface SignalPoint {
+  iter: number;
+  profile: SignalProfile;
+}
+
 /** A run's metrics as the worker sent them. */
 export interface RunHistory {
   train: TrainPoint[];
   evals: EvalPoint[];
   lrChanges: { iter: number; lr: number }[];
+  signals: SignalPoint[];
 }
 
 /** A saved checkpoint, as the page lists it (the weights stay in IndexedDB). */
@@ -91,6 +99,8 @@ export type PageToWorker =
   | { type: 'import-dataset'; files: File[] }
   /** resume: continue the run `runId` from its last checkpoint in this browser instead of from scratch. */
   | { type: 'start-run'; runId: string; config: Config; where: DatasetLoad['where']; resume?: boolean }
+  /** Forward and backward norms per unit of the config's network at initialisation, on one test batch. */
+  | { type: 'signal-at-init'; requestId: string; config: Config; where: DatasetLoad['where'] }
   | { type: 'pause-run' }
   | { type: 'resume-run' }
   | { type: 'stop-run' }
@@ -118,6 +128,10 @@ export type WorkerToPage =
   | { type: 'run-checkpoint'; runId: string; checkpoint: CheckpointInfo }
   /** Something the user should know that does not end the run (e.g. a checkpoint that did not fit). */
   | { type: 'run-warning'; runId: string; message: string }
+  /** The run's signal profile at its start (iteration 0) and at each evaluation. */
+  | { type: 'run-signal'; runId: string; point: SignalPoint }
+  | { type: 'signal-result'; requestId: string; profile: SignalProfile }
+  | { type: 'signal-failed'; requestId: string; message: string }
   | { type: 'worker-error'; message: string };
 
 /** The worker's side of the port, typed (the worker's global scope is not in the page's DOM typings). */

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { LoadedDataset } from '../data/source';
 import type { Config } from '../experiment/schema';
 import { summarizePlan } from '../model/plan';
+import { signalOnTestBatch } from '../train/signalBatch';
 import { loadCheckpoint, saveCheckpoint } from '../persist/db';
 import { captureCheckpoint, checkpointBytes, restoreCheckpoint, type Checkpoint } from '../train/checkpoint';
 import { Trainer } from '../train/trainer';
@@ -30,7 +31,7 @@ export class Run {
   private wake: (() => void) | null = null;
   private pendingLr: number | null = null;
   /** Everything this run has sent, kept for its checkpoints. */
-  private history: RunHistory = { train: [], evals: [], lrChanges: [] };
+  private history: RunHistory = { train: [], evals: [], lrChanges: [], signals: [] };
 
   constructor(
     readonly runId: string,
@@ -76,7 +77,7 @@ export class Run {
         if (!saved) throw new Error('no checkpoint of this run is stored in this browser, so it cannot resume');
         restoreCheckpoint(trainer, saved);
         elapsedBefore = saved.elapsedMs;
-        this.history = saved.history;
+        this.history = { ...saved.history, signals: saved.history.signals ?? [] };
         this.post({ type: 'run-resumed', runId: this.runId, iter: trainer.iter, history: saved.history });
       }
       this.post({
@@ -105,7 +106,12 @@ export class Run {
           bytes: checkpointBytes(cp),
           elapsedMs: performance.now() - t0,
           // Copies: the arrays grow while the write is under way.
-          history: { train: h.train.slice(), evals: h.evals.slice(), lrChanges: h.lrChanges.slice() },
+          history: {
+            train: h.train.slice(),
+            evals: h.evals.slice(),
+            lrChanges: h.lrChanges.slice(),
+            signals: h.signals.slice(),
+          },
         };
         try {
           await saveCheckpoint(this.runId, stored, stored.bytes);
@@ -134,6 +140,13 @@ export class Run {
         this.post({ type: 'run-train', runId: this.runId, point });
         window = { losses: 0, n: 0, images: 0, since: now };
       };
+      // Eqn. 5 vs Eqn. 8 as the run goes: per-unit norms of x_l and ∂E/∂x_l on one fixed test batch, at the
+      // start and at every evaluation (one forward and one backward pass: small beside the evaluation itself).
+      const signal = async () => {
+        const point = { iter: trainer!.iter, profile: await signalOnTestBatch(trainer!.net, data) };
+        this.history.signals.push(point);
+        this.post({ type: 'run-signal', runId: this.runId, point });
+      };
       const evaluate = async () => {
         const e = await trainer!.evaluate();
         const point = {
@@ -146,8 +159,10 @@ export class Run {
         };
         this.history.evals.push(point);
         this.post({ type: 'run-eval', runId: this.runId, point });
+        await signal();
       };
 
+      if (!this.resumeFromCheckpoint) await signal();
       while (trainer.iter < c.iters) {
         if (this.paused) {
           flush();

@@ -1,0 +1,173 @@
+import { useState } from 'react';
+import { CartesianGrid, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { runLabel } from '../experiment/label';
+import type { SignalProfile } from '../model/signal';
+import { usePlayground } from '../store';
+import { PALETTE, runColor } from './RunsChart';
+
+interface Curve {
+  key: string;
+  label: string;
+  color: string;
+  dashed: boolean;
+  profile: SignalProfile;
+}
+
+const sci = (v: number) =>
+  v >= 0.01 && v < 1e4 ? Number(v.toPrecision(3)).toLocaleString('en-US') : v.toExponential(1);
+const MARGIN = { top: 6, right: 8, bottom: 4, left: 0 };
+const LOG_DOMAIN: ['auto', 'auto'] = ['auto', 'auto'];
+
+function NormChart({ curves, field, title }: { curves: Curve[]; field: 'forward' | 'backward'; title: string }) {
+  return (
+    <figure className="signal-chart" data-testid={`signal-${field}`}>
+      <figcaption>{title}</figcaption>
+      <ResponsiveContainer width="100%" height={220}>
+        <LineChart margin={MARGIN}>
+          <CartesianGrid stroke="#e5e7eb" />
+          <XAxis
+            dataKey="x"
+            type="number"
+            domain={['dataMin', 'dataMax']}
+            allowDecimals={false}
+            allowDuplicatedCategory={false}
+            label={{ value: 'residual unit l', position: 'insideBottomRight', offset: -2, fontSize: 11 }}
+            height={34}
+          />
+          <YAxis scale="log" domain={LOG_DOMAIN} allowDataOverflow width={56} tickFormatter={sci} />
+          <Tooltip
+            formatter={(v) => (typeof v === 'number' ? sci(v) : String(v))}
+            labelFormatter={(l) => `unit ${l}`}
+          />
+          {curves.map((c) => (
+            <Line
+              key={c.key}
+              data={c.profile.units.map((u) => ({ x: u.unit, y: u[field] }))}
+              dataKey="y"
+              name={c.label}
+              stroke={c.color}
+              strokeDasharray={c.dashed ? '4 3' : undefined}
+              strokeWidth={1.8}
+              dot={false}
+              isAnimationActive={false}
+            />
+          ))}
+        </LineChart>
+      </ResponsiveContainer>
+    </figure>
+  );
+}
+
+/**
+ * Eqn. 5 vs Eqn. 8 in a picture: the norm of each unit's output x_l and of the gradient ∂E/∂x_l across depth, on
+ * one fixed test batch, for networks at initialisation and for the runs shown on the chart (at their start or at
+ * their latest evaluation). With identity shortcuts the gradient reaching the first unit stays within a modest
+ * factor of the last unit's; scaled or 1×1-conv shortcuts make it drift by orders of magnitude.
+ */
+export function SignalView() {
+  const runs = usePlayground((s) => s.runs);
+  const initSignals = usePlayground((s) => s.initSignals);
+  const { measureInitSignal, removeInitSignal } = usePlayground.getState();
+  const [at, setAt] = useState<'start' | 'latest'>('latest');
+  const [problem, setProblem] = useState<string | null>(null);
+
+  const curves: Curve[] = [];
+  initSignals.forEach((s, i) => {
+    if (s.profile)
+      curves.push({
+        key: s.id,
+        label: `${runLabel(s.config)} · initialisation`,
+        color: PALETTE[(PALETTE.length - 1 - i + PALETTE.length) % PALETTE.length]!,
+        dashed: true,
+        profile: s.profile,
+      });
+  });
+  for (const r of runs) {
+    const points = r.signals ?? [];
+    const p = at === 'start' ? points[0] : points.at(-1);
+    if (!r.visible || !p) continue;
+    curves.push({
+      key: r.id,
+      label: `${runLabel(r.config)} · ${p.iter === 0 ? 'initialisation' : `iteration ${p.iter.toLocaleString('en-US')}`}`,
+      color: runColor(r),
+      dashed: false,
+      profile: p.profile,
+    });
+  }
+  const pending = initSignals.filter((s) => !s.profile && !s.error).length;
+
+  return (
+    <section className="card" aria-labelledby="signal-title" data-testid="signal-view">
+      <div className="card-head">
+        <h2 id="signal-title">Signal propagation</h2>
+        <div className="lab-controls">
+          <button type="button" onClick={() => setProblem(measureInitSignal())}>
+            Measure this network at initialisation
+          </button>
+          <label>
+            Runs at{' '}
+            <select value={at} onChange={(e) => setAt(e.target.value as 'start' | 'latest')}>
+              <option value="latest">their latest evaluation</option>
+              <option value="start">their start</option>
+            </select>
+          </label>
+        </div>
+      </div>
+      <p className="muted">
+        ‖x_l‖ and ‖∂E/∂x_l‖ per residual unit on the first 32 test images (log scale). Eqn. 5: with identity shortcuts
+        the gradient reaches shallow units directly; Eqn. 8: a factor λ on every shortcut multiplies it across the
+        depth.
+      </p>
+      {problem && (
+        <p className="error" role="alert">
+          {problem}
+        </p>
+      )}
+      {pending > 0 && <p className="muted">Measuring {pending} network(s)… (after the current run, if one trains)</p>}
+      {initSignals
+        .filter((s) => s.error)
+        .map((s) => (
+          <p key={s.id} className="error" role="alert">
+            {runLabel(s.config)}: {s.error}
+          </p>
+        ))}
+      {curves.length === 0 ? (
+        <p className="muted">
+          Nothing measured yet: measure the current network, or start a run (runs are measured at their start and at
+          every evaluation).
+        </p>
+      ) : (
+        <>
+          <div className="signal-charts">
+            <NormChart curves={curves} field="forward" title="forward signal ‖x_l‖" />
+            <NormChart curves={curves} field="backward" title="gradient ‖∂E/∂x_l‖" />
+          </div>
+          <ul className="chart-legend" data-testid="signal-legend">
+            {curves.map((c) => (
+              <li key={c.key}>
+                <svg width="28" height="10" aria-hidden="true">
+                  <line
+                    x1="0"
+                    y1="5"
+                    x2="28"
+                    y2="5"
+                    stroke={c.color}
+                    strokeWidth="2"
+                    strokeDasharray={c.dashed ? '4 3' : undefined}
+                  />
+                </svg>
+                {c.label}: ‖∂E/∂x_1‖ / ‖∂E/∂x_L‖ ={' '}
+                <strong data-testid="signal-ratio">{sci(c.profile.backwardRatio)}</strong>
+                {initSignals.some((s) => s.id === c.key) && (
+                  <button type="button" className="link" onClick={() => removeInitSignal(c.key)}>
+                    remove
+                  </button>
+                )}
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+    </section>
+  );
+}
