@@ -124,10 +124,16 @@ test('two tiny WebGPU runs of different units overlay on one chart; the run list
   expect(new Set(strokes).size).toBe(2); // one colour per run, shared by its two curves
   await page.screenshot({ path: `${SCREENSHOTS}/two-runs-overlaid.png`, fullPage: true });
   // Hovering reads values off the curves.
+  await chart.scrollIntoViewIfNeeded();
   const box = (await chart.boundingBox())!;
-  await page.mouse.move(box.x + box.width * 0.6, box.y + box.height * 0.4);
-  await page.mouse.move(box.x + box.width * 0.62, box.y + box.height * 0.4);
-  await expect(chart.locator('.recharts-tooltip-wrapper')).toContainText('iteration');
+  let step = 0;
+  await expect
+    .poll(async () => {
+      // The tooltip mounts when the pointer enters; the next move positions it.
+      await page.mouse.move(box.x + box.width * (0.6 + 0.01 * (step++ % 5)), box.y + box.height * 0.4);
+      return (await chart.locator('.recharts-tooltip-wrapper').textContent()) ?? '';
+    })
+    .toContain('iteration');
   await chart.screenshot({ path: `${SCREENSHOTS}/chart-tooltip.png` });
 
   // Reported, not asserted: here software WebGPU (SwiftShader) runs in the GPU process on the same two CPU

@@ -198,3 +198,48 @@ describe('a full disk', () => {
     expect(await loadRuns()).toEqual([]);
   });
 });
+
+describe('long histories', () => {
+  beforeEach(resetDbForTests);
+  afterEach(resetDbForTests);
+
+  const point = (iter: number) => ({
+    iter,
+    epoch: iter / 390,
+    loss: 1 / iter,
+    lr: 0.1,
+    imagesPerSec: 1,
+    elapsedMs: iter,
+  });
+
+  it('a grown history rewrites only its newest chunk; a replaced one is rewritten whole', async () => {
+    const first = run('long', 1, { train: Array.from({ length: 3000 }, (_, i) => point(i + 1)) });
+    await saveRun(first);
+    const grown = { ...first, train: [...first.train, point(3001), point(3002)] };
+    const puts: unknown[] = [];
+    const put = IDBObjectStore.prototype.put;
+    IDBObjectStore.prototype.put = function (this: IDBObjectStore, value: unknown, key?: IDBValidKey) {
+      puts.push(value);
+      return put.call(this, value, key);
+    };
+    try {
+      await saveRun(grown, first);
+    } finally {
+      IDBObjectStore.prototype.put = put;
+    }
+    // The record and the chunk holding points 2048… (1024 points per chunk): not the 3,000 points before.
+    const chunks = puts.filter((v) => (v as { kind?: string }).kind === 'train') as {
+      index: number;
+      points: unknown[];
+    }[];
+    expect(chunks.map((c) => [c.index, c.points.length])).toEqual([[2, 954]]);
+    expect((await loadRuns())[0]!.train).toEqual(grown.train);
+
+    // A resumed run's history is replaced by the checkpoint's, shorter one: no stale chunk may survive.
+    const resumed = { ...grown, train: grown.train.slice(0, 500).map((p) => ({ ...p })) };
+    await saveRun(resumed, grown);
+    expect((await loadRuns())[0]!.train).toEqual(resumed.train);
+    await deleteRun('long');
+    expect(await loadRuns()).toEqual([]);
+  });
+});

@@ -7,11 +7,12 @@
  * all, and a failed write leaves the previous version in place.
  */
 import { deleteDB, openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
+import type { LabId } from '../experiment/labIds';
 import type { Config } from '../experiment/schema';
-import type { EvalPoint, RunInfo, RunStatus, TrainPoint } from '../worker/protocol';
+import type { EvalPoint, RunInfo, RunStatus, SignalPoint, TrainPoint } from '../worker/protocol';
 
 export const RUNS_DB_NAME = 'identity-mappings-runs';
-const VERSION = 1;
+const VERSION = 2;
 
 /** A run that was active when the page went away (or was imported while active) and is no longer running. */
 export type PersistedStatus = RunStatus | 'interrupted';
@@ -29,7 +30,30 @@ export interface PersistedRun {
   startedAt: number;
   visible: boolean;
   color: number;
+  signals?: SignalPoint[];
+  lab?: { id: LabId; row: number; quick: boolean };
+  warning?: string;
 }
+
+/**
+ * A run's histories are stored in chunks of CHUNK points beside its record, so saving a long run rewrites only
+ * its newest chunk: a 64,000-point history is never cloned whole on the page's thread once a second.
+ */
+export const HISTORY_KINDS = ['train', 'evals', 'lrChanges', 'signals'] as const;
+type HistoryKind = (typeof HISTORY_KINDS)[number];
+export const CHUNK = 1024;
+
+interface HistoryChunk {
+  runId: string;
+  kind: HistoryKind;
+  index: number;
+  points: unknown[];
+}
+
+const historyOf = (run: PersistedRun, kind: HistoryKind): readonly unknown[] => run[kind] ?? [];
+/** Every chunk key of a run: [runId] sorts before [runId, kind, index], and [runId, []] after (arrays follow strings). */
+const runRange = (runId: string) => IDBKeyRange.bound([runId], [runId, []]);
+const kindRange = (runId: string, kind: HistoryKind) => IDBKeyRange.bound([runId, kind], [runId, kind, Infinity]);
 
 /** The least a checkpoint must carry; the rest (weights, momentum, sampler state) is opaque here. */
 export interface CheckpointLike {
@@ -54,6 +78,7 @@ interface CheckpointRecord {
 
 interface RunsSchema extends DBSchema {
   runs: { key: string; value: PersistedRun };
+  history: { key: [string, string, number]; value: HistoryChunk };
   checkpoints: { key: string; value: CheckpointRecord };
   /** Small records beside the payloads, so listing checkpoints never reads megabytes of weights. */
   checkpointMeta: { key: string; value: CheckpointInfo };
@@ -76,10 +101,13 @@ let connection: Promise<IDBPDatabase<RunsSchema>> | null = null;
 
 function open(): Promise<IDBPDatabase<RunsSchema>> {
   const opening = openDB<RunsSchema>(RUNS_DB_NAME, VERSION, {
-    upgrade(db) {
-      db.createObjectStore('runs', { keyPath: 'id' });
-      db.createObjectStore('checkpoints', { keyPath: 'runId' });
-      db.createObjectStore('checkpointMeta', { keyPath: 'runId' });
+    upgrade(db, oldVersion) {
+      if (oldVersion < 1) {
+        db.createObjectStore('runs', { keyPath: 'id' });
+        db.createObjectStore('checkpoints', { keyPath: 'runId' });
+        db.createObjectStore('checkpointMeta', { keyPath: 'runId' });
+      }
+      if (oldVersion < 2) db.createObjectStore('history', { keyPath: ['runId', 'kind', 'index'] });
     },
     // Another context (a newer page, or a delete) needs the database: let go so it is not blocked forever.
     blocking() {
@@ -174,20 +202,55 @@ async function read<T>(
   }
 }
 
-export function saveRun(run: PersistedRun): Promise<void> {
-  return write(['runs'], `save run ${run.id}`, [(tx) => tx.objectStore('runs').put(run)]);
+/**
+ * Saves a run: its record and its history chunks, in one transaction. Given the version saved last, a history
+ * that only grew since (appended points, as training gives them) rewrites just the chunks from its old end on;
+ * any other change rewrites that history whole.
+ */
+export function saveRun(run: PersistedRun, previous?: PersistedRun): Promise<void> {
+  const { signals: _, ...rest } = run;
+  const record: PersistedRun = { ...rest, train: [], evals: [], lrChanges: [] }; // the points live in chunks
+  const ops: Op[] = [(tx) => tx.objectStore('runs').put(record)];
+  for (const kind of HISTORY_KINDS) {
+    const now = historyOf(run, kind);
+    const before = previous ? historyOf(previous, kind) : null;
+    if (before === now) continue;
+    const grew =
+      before !== null &&
+      before.length <= now.length &&
+      (before.length === 0 || now[before.length - 1] === before[before.length - 1]);
+    const from = grew ? Math.floor(before.length / CHUNK) : 0;
+    if (!grew) ops.push((tx) => tx.objectStore('history').delete(kindRange(run.id, kind)));
+    for (let index = from; index * CHUNK < now.length; index++) {
+      const points = now.slice(index * CHUNK, (index + 1) * CHUNK);
+      ops.push((tx) => tx.objectStore('history').put({ runId: run.id, kind, index, points }));
+    }
+  }
+  return write(['runs', 'history'], `save run ${run.id}`, ops);
 }
 
-/** Every stored run, oldest first. */
+/** Every stored run with its whole history, oldest first. */
 export async function loadRuns(): Promise<PersistedRun[]> {
-  const runs = await read(['runs'], 'read the saved runs', (tx) => tx.objectStore('runs').getAll());
-  return runs.sort((a, b) => a.startedAt - b.startedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const [runs, chunks] = await read(['runs', 'history'], 'read the saved runs', (tx) =>
+    Promise.all([tx.objectStore('runs').getAll(), tx.objectStore('history').getAll()]),
+  );
+  // Chunks come in key order: by run, kind, then index.
+  const byRun = new Map<string, Partial<Record<HistoryKind, unknown[]>>>();
+  for (const c of chunks) {
+    const h = byRun.get(c.runId) ?? {};
+    byRun.set(c.runId, h);
+    (h[c.kind] ??= []).push(...c.points);
+  }
+  return runs
+    .map((r) => ({ ...r, ...(byRun.get(r.id) as Partial<PersistedRun>) }))
+    .sort((a, b) => a.startedAt - b.startedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 /** Deletes a run and its checkpoint together. */
 export function deleteRun(id: string): Promise<void> {
-  return write(['runs', 'checkpoints', 'checkpointMeta'], `delete run ${id}`, [
+  return write(['runs', 'history', 'checkpoints', 'checkpointMeta'], `delete run ${id}`, [
     (tx) => tx.objectStore('runs').delete(id),
+    (tx) => tx.objectStore('history').delete(runRange(id)),
     (tx) => tx.objectStore('checkpoints').delete(id),
     (tx) => tx.objectStore('checkpointMeta').delete(id),
   ]);

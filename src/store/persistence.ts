@@ -48,7 +48,7 @@ export async function syncWithDatabase(store: PlaygroundStore): Promise<() => vo
       for (const r of runs) {
         if (written.get(r.id) === r) continue;
         try {
-          await saveRun(toPersisted(r));
+          await saveRun(toPersisted(r), written.get(r.id));
           written.set(r.id, r);
         } catch (e) {
           problem = (e as Error).message;

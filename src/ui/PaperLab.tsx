@@ -52,20 +52,20 @@ export function PaperLab() {
       <div className="card-head">
         <h2 id="lab-title">Paper lab</h2>
         <div className="lab-controls">
-          <label>
-            Experiment{' '}
-            <select
-              value={lab?.id ?? ''}
-              onChange={(e) => (e.target.value ? view({ id: e.target.value as LabId }) : openLab(null))}
-            >
-              <option value="">—</option>
-              {LAB_IDS.map((id) => (
-                <option key={id} value={id}>
-                  {labExperiment(id)!.title}
-                </option>
-              ))}
-            </select>
-          </label>
+          {/* A label of its own: wrapped round the select, its name would take in every option's text. */}
+          <label htmlFor="lab-experiment">Experiment</label>
+          <select
+            id="lab-experiment"
+            value={lab?.id ?? ''}
+            onChange={(e) => (e.target.value ? view({ id: e.target.value as LabId }) : openLab(null))}
+          >
+            <option value="">—</option>
+            {LAB_IDS.map((id) => (
+              <option key={id} value={id}>
+                {labExperiment(id)!.title}
+              </option>
+            ))}
+          </select>
           {lab && (
             <>
               <label>
