@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { memo, useMemo, useState } from 'react';
 import { CartesianGrid, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { runLabel } from '../experiment/label';
 import type { SignalProfile } from '../model/signal';
@@ -18,7 +18,24 @@ const sci = (v: number) =>
 const MARGIN = { top: 6, right: 8, bottom: 4, left: 0 };
 const LOG_DOMAIN: ['auto', 'auto'] = ['auto', 'auto'];
 
-function NormChart({ curves, field, title }: { curves: Curve[]; field: 'forward' | 'backward'; title: string }) {
+// One data array per profile and field, so a redraw hands Recharts the same arrays it already has.
+const pointsCache = new WeakMap<SignalProfile, Record<string, { x: number; y: number }[]>>();
+function points(profile: SignalProfile, field: 'forward' | 'backward') {
+  let byField = pointsCache.get(profile);
+  if (!byField) pointsCache.set(profile, (byField = {}));
+  return (byField[field] ??= profile.units.map((u) => ({ x: u.unit, y: u[field] })));
+}
+
+/** Redrawn only when its curves change (a new measurement), not at every training point of a run. */
+const NormChart = memo(function NormChart({
+  curves,
+  field,
+  title,
+}: {
+  curves: Curve[];
+  field: 'forward' | 'backward';
+  title: string;
+}) {
   return (
     <figure className="signal-chart" data-testid={`signal-${field}`}>
       <figcaption>{title}</figcaption>
@@ -42,7 +59,7 @@ function NormChart({ curves, field, title }: { curves: Curve[]; field: 'forward'
           {curves.map((c) => (
             <Line
               key={c.key}
-              data={c.profile.units.map((u) => ({ x: u.unit, y: u[field] }))}
+              data={points(c.profile, field)}
               dataKey="y"
               name={c.label}
               stroke={c.color}
@@ -56,7 +73,7 @@ function NormChart({ curves, field, title }: { curves: Curve[]; field: 'forward'
       </ResponsiveContainer>
     </figure>
   );
-}
+});
 
 /**
  * Eqn. 5 vs Eqn. 8 in a picture: the norm of each unit's output x_l and of the gradient ∂E/∂x_l across depth, on
@@ -71,29 +88,34 @@ export function SignalView() {
   const [at, setAt] = useState<'start' | 'latest'>('latest');
   const [problem, setProblem] = useState<string | null>(null);
 
-  const curves: Curve[] = [];
-  initSignals.forEach((s, i) => {
-    if (s.profile)
-      curves.push({
-        key: s.id,
-        label: `${runLabel(s.config)} · initialisation`,
-        color: PALETTE[(PALETTE.length - 1 - i + PALETTE.length) % PALETTE.length]!,
-        dashed: true,
-        profile: s.profile,
-      });
-  });
-  for (const r of runs) {
-    const points = r.signals ?? [];
-    const p = at === 'start' ? points[0] : points.at(-1);
-    if (!r.visible || !p) continue;
-    curves.push({
-      key: r.id,
-      label: `${runLabel(r.config)} · ${p.iter === 0 ? 'initialisation' : `iteration ${p.iter.toLocaleString('en-US')}`}`,
-      color: runColor(r),
-      dashed: false,
-      profile: p.profile,
+  // The curves change only with a new measurement, a run shown or hidden, or the choice of iteration.
+  const signature = runs.map((r) => `${r.id}:${r.visible}:${r.color}:${r.signals?.length ?? 0}`).join('|');
+  const curves = useMemo(() => {
+    const list: Curve[] = [];
+    initSignals.forEach((s, i) => {
+      if (s.profile)
+        list.push({
+          key: s.id,
+          label: `${runLabel(s.config)} · initialisation`,
+          color: PALETTE[(PALETTE.length - 1 - i + PALETTE.length) % PALETTE.length]!,
+          dashed: true,
+          profile: s.profile,
+        });
     });
-  }
+    for (const r of runs) {
+      const measured = r.signals ?? [];
+      const p = at === 'start' ? measured[0] : measured.at(-1);
+      if (!r.visible || !p) continue;
+      list.push({
+        key: r.id,
+        label: `${runLabel(r.config)} · ${p.iter === 0 ? 'initialisation' : `iteration ${p.iter.toLocaleString('en-US')}`}`,
+        color: runColor(r),
+        dashed: false,
+        profile: p.profile,
+      });
+    }
+    return list;
+  }, [signature, initSignals, at]); // eslint-disable-line react-hooks/exhaustive-deps
   const pending = initSignals.filter((s) => !s.profile && !s.error).length;
 
   return (
@@ -131,17 +153,19 @@ export function SignalView() {
             {runLabel(s.config)}: {s.error}
           </p>
         ))}
-      {curves.length === 0 ? (
+      {curves.length === 0 && (
         <p className="muted">
           Nothing measured yet: measure the current network, or start a run (runs are measured at their start and at
           every evaluation).
         </p>
-      ) : (
+      )}
+      {/* Mounted from the start, like the training chart: a chart's first mount should not land mid-training. */}
+      <div className="signal-charts">
+        <NormChart curves={curves} field="forward" title="forward signal ‖x_l‖" />
+        <NormChart curves={curves} field="backward" title="gradient ‖∂E/∂x_l‖" />
+      </div>
+      {curves.length > 0 && (
         <>
-          <div className="signal-charts">
-            <NormChart curves={curves} field="forward" title="forward signal ‖x_l‖" />
-            <NormChart curves={curves} field="backward" title="gradient ‖∂E/∂x_l‖" />
-          </div>
           <ul className="chart-legend" data-testid="signal-legend">
             {curves.map((c) => (
               <li key={c.key}>
