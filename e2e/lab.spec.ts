@@ -51,6 +51,21 @@ test('three seeds of a tiny config train one after another; the median with mean
   );
   await expect(seeds.getByTestId('seed-row')).toContainText('n = 3');
   await seeds.screenshot({ path: `${SCREENSHOTS}/seeds.png` });
+
+  // The runs were measured at their start and at each evaluation; the signal view shows any of those.
+  const signal = page.getByTestId('signal-view');
+  const select = signal.getByLabel('Runs at');
+  await expect(select.locator('option')).toHaveText([
+    'their latest measurement',
+    'their start (initialisation)',
+    'iteration 10',
+    'iteration 20',
+  ]);
+  await expect(signal.getByTestId('signal-legend').locator('li')).toHaveCount(3);
+  await expect(signal.getByTestId('signal-legend')).toContainText('full-preact · ResNet-8 · iteration 20');
+  await select.selectOption('0');
+  await expect(signal.getByTestId('signal-legend')).toContainText('full-preact · ResNet-8 · initialisation');
+  await expect(signal.getByTestId('signal-backward').locator('.recharts-line')).toHaveCount(3);
 });
 
 // Real CIFAR-10 when this checkout has it (npm run data -- cifar10 --from …); the embedded set otherwise.

@@ -85,7 +85,8 @@ export function SignalView() {
   const runs = usePlayground((s) => s.runs);
   const initSignals = usePlayground((s) => s.initSignals);
   const { measureInitSignal, removeInitSignal } = usePlayground.getState();
-  const [at, setAt] = useState<'start' | 'latest'>('latest');
+  /** 'latest', or an iteration: each run is shown at its last measurement at or before it (0 = the start). */
+  const [at, setAt] = useState<'latest' | number>('latest');
   const [problem, setProblem] = useState<string | null>(null);
 
   // The curves change only with a new measurement, a run shown or hidden, or the choice of iteration.
@@ -104,7 +105,7 @@ export function SignalView() {
     });
     for (const r of runs) {
       const measured = r.signals ?? [];
-      const p = at === 'start' ? measured[0] : measured.at(-1);
+      const p = at === 'latest' ? measured.at(-1) : measured.findLast((m) => m.iter <= at);
       if (!r.visible || !p) continue;
       list.push({
         key: r.id,
@@ -116,6 +117,12 @@ export function SignalView() {
     }
     return list;
   }, [signature, initSignals, at]); // eslint-disable-line react-hooks/exhaustive-deps
+  // Every iteration at which a shown run was measured: its start and its evaluations.
+  const iterations = useMemo(
+    () =>
+      [...new Set(runs.flatMap((r) => (r.visible ? (r.signals ?? []).map((m) => m.iter) : [])))].sort((a, b) => a - b),
+    [signature], // eslint-disable-line react-hooks/exhaustive-deps
+  );
   const pending = initSignals.filter((s) => !s.profile && !s.error).length;
 
   return (
@@ -128,9 +135,16 @@ export function SignalView() {
           </button>
           <label>
             Runs at{' '}
-            <select value={at} onChange={(e) => setAt(e.target.value as 'start' | 'latest')}>
-              <option value="latest">their latest evaluation</option>
-              <option value="start">their start</option>
+            <select
+              value={String(at)}
+              onChange={(e) => setAt(e.target.value === 'latest' ? 'latest' : Number(e.target.value))}
+            >
+              <option value="latest">their latest measurement</option>
+              {iterations.map((it) => (
+                <option key={it} value={it}>
+                  {it === 0 ? 'their start (initialisation)' : `iteration ${it.toLocaleString('en-US')}`}
+                </option>
+              ))}
             </select>
           </label>
         </div>
