@@ -1,20 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadDataset, type LoadedDataset } from '../data/source';
+import { describe, expect, it } from 'vitest';
 import { parseQuery } from '../experiment/codec';
 import { captureCheckpoint, checkpointBytes, restoreCheckpoint, type Checkpoint } from './checkpoint';
+import { onWasmWithEmbeddedSet } from './testing';
 import { Trainer } from './trainer';
 
-// WASM as in trainer.test.ts: the CPU backend is far too slow for conv gradients in Node.
-let data: LoadedDataset;
-beforeAll(async () => {
-  await tf.setBackend('wasm');
-  data = await loadDataset('synthetic', 'embedded', 1);
-});
-afterAll(async () => {
-  await tf.setBackend('cpu');
-});
+const data = onWasmWithEmbeddedSet();
 
 const config = (query: string) => {
   const { config, problems } = parseQuery(`dataset=synthetic&warmupIters=0&batch=4&${query}`);
@@ -35,7 +26,7 @@ const arrays = (ts: Checkpoint['params']) => Object.fromEntries(ts.map((s) => [s
 
 describe('checkpoints', () => {
   it.each(QUERIES)('round trip is exact: %s', async (query) => {
-    const a = new Trainer(config(query), data);
+    const a = new Trainer(config(query), data());
     await steps(a, 2);
     a.setLr(0.05);
     await steps(a, 2);
@@ -43,7 +34,7 @@ describe('checkpoints', () => {
     expect(saved.params.length).toBe(a.net.variables.size);
     expect(saved.momentum.length).toBe(a.net.trainable.length);
     expect(saved.params.some((p) => p.name.includes('mean'))).toBe(true); // BN running averages included
-    const b = new Trainer(config(query), data);
+    const b = new Trainer(config(query), data());
     restoreCheckpoint(b, structuredClone(saved)); // as it comes back from IndexedDB or postMessage
     const again = await captureCheckpoint(b);
     expect(arrays(again.params)).toEqual(arrays(saved.params)); // toEqual on Float32Arrays: element by element
@@ -66,14 +57,14 @@ describe('checkpoints', () => {
   it.each(QUERIES)(
     'a resumed run continues the same curve: %s',
     async (query) => {
-      const a = new Trainer(config(query), data);
+      const a = new Trainer(config(query), data());
       a.setLr(0.05);
       const straight = await steps(a, 2);
       a.setLr(0.2);
       straight.push(...(await steps(a, 4)));
       a.dispose();
 
-      const b = new Trainer(config(query), data);
+      const b = new Trainer(config(query), data());
       b.setLr(0.05);
       await steps(b, 2);
       b.setLr(0.2);
@@ -81,7 +72,7 @@ describe('checkpoints', () => {
       const saved = await captureCheckpoint(b);
       b.dispose();
 
-      const c = new Trainer(config(query), data);
+      const c = new Trainer(config(query), data());
       restoreCheckpoint(c, saved);
       const resumed = await steps(c, 3);
       c.dispose();
@@ -91,10 +82,10 @@ describe('checkpoints', () => {
   );
 
   it('refuses a checkpoint of another network, naming the tensor, and changes nothing', async () => {
-    const deep = new Trainer(config('depth=14'), data);
+    const deep = new Trainer(config('depth=14'), data());
     const saved = await captureCheckpoint(deep);
     deep.dispose();
-    const t = new Trainer(config('depth=8'), data);
+    const t = new Trainer(config('depth=8'), data());
     await steps(t, 1);
     const before = await captureCheckpoint(t);
     expect(() => restoreCheckpoint(t, saved)).toThrow(/does not fit this network: unexpected parameter "[^"]+"/);
@@ -116,7 +107,7 @@ describe('checkpoints', () => {
   });
 
   it('capture and restore leave the tensor count unchanged', async () => {
-    const t = new Trainer(config('depth=8'), data);
+    const t = new Trainer(config('depth=8'), data());
     await steps(t, 2);
     const count = tf.memory().numTensors;
     const saved = await captureCheckpoint(t);

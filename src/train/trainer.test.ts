@@ -1,20 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadDataset, type LoadedDataset } from '../data/source';
+import { describe, expect, it } from 'vitest';
 import { parseQuery } from '../experiment/codec';
+import { onWasmWithEmbeddedSet } from './testing';
 import { Trainer } from './trainer';
 
-// The WASM backend: tfjs's CPU backend in Node takes about a second per 32×32 conv gradient; WASM trains these
-// small nets in a fraction of that (its filter gradient comes from src/model/conv.ts).
-let data: LoadedDataset;
-beforeAll(async () => {
-  await tf.setBackend('wasm');
-  data = await loadDataset('synthetic', 'embedded', 1);
-});
-afterAll(async () => {
-  await tf.setBackend('cpu');
-});
+const data = onWasmWithEmbeddedSet();
 
 const config = (query: string) => {
   const { config, problems } = parseQuery(
@@ -26,7 +16,7 @@ const config = (query: string) => {
 
 describe('Trainer', () => {
   it('keeps the live tensor count constant across iterations and evaluations', async () => {
-    const t = new Trainer(config('batch=8&testSubset=64'), data);
+    const t = new Trainer(config('batch=8&testSubset=64'), data());
     const counts: number[] = [];
     for (let i = 0; i < 6; i++) {
       await t.step();
@@ -43,7 +33,7 @@ describe('Trainer', () => {
   });
 
   it('learns the embedded set: training loss falls and test error drops below chance', async () => {
-    const t = new Trainer(config('batch=32&lr=0.1&testSubset=500'), data);
+    const t = new Trainer(config('batch=32&lr=0.1&testSubset=500'), data());
     const losses: number[] = [];
     for (let i = 0; i < 80; i++) losses.push(await t.step());
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -58,7 +48,7 @@ describe('Trainer', () => {
   }, 180_000);
 
   it('follows the schedule and a learning rate set by hand, from the next iteration on', async () => {
-    const t = new Trainer(config('batch=4&warmupIters=2&warmupLr=0.01&lr=0.1&milestones=4'), data);
+    const t = new Trainer(config('batch=4&warmupIters=2&warmupLr=0.01&lr=0.1&milestones=4'), data());
     const lrs: number[] = [];
     for (let i = 0; i < 3; i++) {
       lrs.push(t.lr);
@@ -74,7 +64,7 @@ describe('Trainer', () => {
 
   it('is reproducible: the same seed gives the same losses', async () => {
     const run = async () => {
-      const t = new Trainer(config('batch=4&seed=3'), data);
+      const t = new Trainer(config('batch=4&seed=3'), data());
       const l = [await t.step(), await t.step()];
       t.dispose();
       return l;

@@ -1,0 +1,25 @@
+/**
+ * Test set-up shared by the training tests (tests only): the WASM backend, because tfjs's CPU backend takes about
+ * a second per 32×32 conv gradient in Node (WASM's filter gradient comes from src/model/conv.ts), and the
+ * embedded set, loaded once per file.
+ */
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { afterAll, beforeAll } from 'vitest';
+import { loadDataset, type LoadedDataset } from '../data/source';
+
+/** Registers the hooks; the returned function gives the loaded set inside tests. */
+export function onWasmWithEmbeddedSet(): () => LoadedDataset {
+  let data: LoadedDataset | undefined;
+  beforeAll(async () => {
+    await tf.setBackend('wasm');
+    data = await loadDataset('synthetic', 'embedded', 1);
+  });
+  afterAll(async () => {
+    await tf.setBackend('cpu');
+  });
+  return () => {
+    if (!data) throw new Error('the embedded set is loaded in beforeAll');
+    return data;
+  };
+}
