@@ -133,9 +133,16 @@ export function rowConfig(row: LabRow, opts: { quick: boolean; seed: number }): 
   return canonical({ ...c, ...QUICK, depth });
 }
 
-/** Runs with equal configs but for the seed are seeds of one experiment; this is their shared key. */
+/**
+ * Runs with equal configs but for the seed are seeds of one experiment; this is their shared key. Configs are
+ * never mutated, so each one's key is computed once: the lab table and the seeds table ask for every run's key
+ * at every metrics update.
+ */
+const keys = new WeakMap<Config, string>();
 export function experimentKey(c: Config): string {
-  return toQuery({ ...c, seed: 0 });
+  let key = keys.get(c);
+  if (key === undefined) keys.set(c, (key = toQuery({ ...c, seed: 0 })));
+  return key;
 }
 
 export interface SeedStats {

@@ -1,3 +1,4 @@
+import { useMemo } from 'react';
 import { toQuery } from '../experiment/codec';
 import { experimentKey, FAIL_ABOVE, LAB, labExperiment, rowConfig, seedStats, type SeedStats } from '../experiment/lab';
 import { LAB_IDS, MAX_SEEDS, type LabId } from '../experiment/labIds';
@@ -44,6 +45,17 @@ export function PaperLab() {
   const queueRunning = usePlayground((s) => s.queueRunning);
   const { openLab, runQueue, stopQueue, clearQueue, setRunVisible } = usePlayground.getState();
   const experiment = lab ? labExperiment(lab.id) : undefined;
+  // Each row's config and key depend only on the lab view, not on the runs streaming in.
+  const rows = useMemo(
+    () =>
+      experiment && lab
+        ? experiment.rows.map((row) => {
+            const config = rowConfig(row, { quick: lab.quick, seed: 1 });
+            return { row, config, key: experimentKey(config) };
+          })
+        : [],
+    [experiment, lab],
+  );
   const view = (change: Partial<NonNullable<typeof lab>>) =>
     openLab({ id: lab?.id ?? 'table1', quick: lab?.quick ?? false, seeds: lab?.seeds ?? 1, ...change });
 
@@ -121,7 +133,7 @@ export function PaperLab() {
             <button
               type="button"
               onClick={() => {
-                const keys = new Set(experiment.rows.map((r) => experimentKey(rowConfig(r, { ...lab, seed: 1 }))));
+                const keys = new Set(rows.map((r) => r.key));
                 for (const r of runs) setRunVisible(r.id, keys.has(experimentKey(r.config)));
               }}
             >
@@ -132,7 +144,7 @@ export function PaperLab() {
             </span>
           </div>
           <div className="table-scroll">
-            <table className="lab-table" data-testid="lab-table">
+            <table className="runs-table" data-testid="lab-table">
               <thead>
                 <tr>
                   <th scope="col">Row</th>
@@ -142,9 +154,7 @@ export function PaperLab() {
                 </tr>
               </thead>
               <tbody>
-                {experiment.rows.map((row, i) => {
-                  const config = rowConfig(row, { quick: lab.quick, seed: 1 });
-                  const key = experimentKey(config);
+                {rows.map(({ row, config, key }, i) => {
                   const mine = rowRuns(runs, key);
                   const stats = seedStats(mine.map(finalError).filter((v): v is number => v !== undefined));
                   const active = mine.filter((r) => ACTIVE.includes(r.status)).length;
