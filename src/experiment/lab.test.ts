@@ -19,6 +19,13 @@ describe('paper lab', () => {
       const paper = UNITS[c.unit].paper.find((p) => p.depth === c.depth);
       expect(paper?.error, r.label).toBe(r.paper);
     }
+    const paperOf = (id: string, label: string) =>
+      LAB.find((e) => e.id === id)!.rows.find((r) => r.label === label)!.paper;
+    expect(paperOf('table2', 'bn-after-add · ResNet-110')).toBe(8.17);
+    expect(paperOf('table2', 'full-preact · ResNet-164')).toBe(5.46);
+    expect(paperOf('fig1', 'original · ResNet-1001')).toBe(7.61);
+    expect(paperOf('fig3', '(d) 1×1 conv shortcut')).toBe(12.22);
+    expect(paperOf('fig6', 'BN after addition · ResNet-110')).toBe(8.17);
     const t1 = LAB.find((e) => e.id === 'table1')!;
     expect(t1.rows.filter((r) => r.paper === null)).toHaveLength(4); // λ=0; λ=0.5,s=1; b_g=0; dropout
     expect(t1.rows.find((r) => r.label === '1×1 conv shortcut')!.paper).toBe(12.22);

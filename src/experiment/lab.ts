@@ -8,6 +8,7 @@
 import { canonical, parseQuery, toQuery } from './codec';
 import type { LabId } from './labIds';
 import type { Config } from './schema';
+import { UNITS, type UnitId } from './units';
 
 export interface LabRow {
   label: string;
@@ -28,65 +29,79 @@ export interface LabExperiment {
 const T1 = 'depth=110';
 const C100 = 'dataset=cifar100';
 
+const TABLE1: LabRow[] = [
+  { label: 'original', query: `unit=original&${T1}`, paper: 6.61 },
+  { label: 'constant scaling λ=0, s=1', query: `unit=scale&shortcutScale=0&${T1}`, paper: null },
+  { label: 'constant scaling λ=0.5, s=1', query: `unit=scale&${T1}`, paper: null },
+  { label: 'constant scaling λ=0.5, s=0.5', query: `unit=scale&residualScale=0.5&${T1}`, paper: 12.35 },
+  { label: 'exclusive gating b_g=0', query: `unit=exclusive-gate&gateBias=0&${T1}`, paper: null },
+  { label: 'exclusive gating b_g=−6', query: `unit=exclusive-gate&${T1}`, paper: 8.7 },
+  { label: 'exclusive gating b_g=−7', query: `unit=exclusive-gate&gateBias=-7&${T1}`, paper: 9.81 },
+  { label: 'shortcut-only gating b_g=0', query: `unit=shortcut-gate&gateBias=0&${T1}`, paper: 12.86 },
+  { label: 'shortcut-only gating b_g=−6', query: `unit=shortcut-gate&${T1}`, paper: 6.91 },
+  { label: '1×1 conv shortcut', query: `unit=conv-shortcut&${T1}`, paper: 12.22 },
+  { label: 'dropout shortcut p=0.5', query: `unit=dropout-shortcut&${T1}`, paper: null },
+];
+
+/** The paper's number for a unit at a depth, from the unit registry (Table 2 is exactly its numbers). */
+function registryError(unit: UnitId, depth: number): number | null {
+  const r = UNITS[unit].paper.find((p) => p.depth === depth && p.setting === undefined);
+  if (!r) throw new Error(`units.ts has no paper result for ${unit} at depth ${depth}`);
+  return r.error;
+}
+
+const TABLE2: LabRow[] = (
+  ['original', 'bn-after-add', 'relu-before-add', 'relu-preact', 'full-preact'] as const
+).flatMap((unit) => [
+  { label: `${unit} · ResNet-110`, query: `unit=${unit}&depth=110`, paper: registryError(unit, 110) },
+  { label: `${unit} · ResNet-164`, query: `unit=${unit}&depth=164&block=bottleneck`, paper: registryError(unit, 164) },
+]);
+
+const TABLE3: LabRow[] = [
+  ['ResNet-110 (1 layer)', 'depth=110&convsPerUnit=1', 9.9, 8.91],
+  ['ResNet-110', 'depth=110', 6.61, 6.37],
+  ['ResNet-164', 'depth=164&block=bottleneck', 5.93, 5.46],
+  ['ResNet-1001', 'depth=1001&block=bottleneck', 7.61, 4.92],
+  ['ResNet-164 · CIFAR-100', `depth=164&block=bottleneck&${C100}`, 25.16, 24.33],
+  ['ResNet-1001 · CIFAR-100', `depth=1001&block=bottleneck&${C100}`, 27.82, 22.71],
+].flatMap(([name, q, orig, pre]) => [
+  { label: `${name} · original`, query: `unit=original&${q}`, paper: orig as number },
+  { label: `${name} · pre-activation`, query: `unit=full-preact&${q}`, paper: pre as number },
+]);
+
+/** A table's row under a figure's label: the figures plot runs of the tables, with the same numbers. */
+function rowOf(table: LabRow[], label: string, as = label): LabRow {
+  const row = table.find((r) => r.label === label);
+  if (!row) throw new Error(`no row "${label}"`);
+  return { ...row, label: as };
+}
+
 export const LAB: readonly LabExperiment[] = [
   {
     id: 'table1',
     title: 'Table 1 · shortcuts (ResNet-110, CIFAR-10)',
     point: 'Anything on the shortcut (scaling, gates, 1×1 conv, dropout) trains worse than the identity.',
-    rows: [
-      { label: 'original', query: `unit=original&${T1}`, paper: 6.61 },
-      { label: 'constant scaling λ=0, s=1', query: `unit=scale&shortcutScale=0&${T1}`, paper: null },
-      { label: 'constant scaling λ=0.5, s=1', query: `unit=scale&${T1}`, paper: null },
-      { label: 'constant scaling λ=0.5, s=0.5', query: `unit=scale&residualScale=0.5&${T1}`, paper: 12.35 },
-      { label: 'exclusive gating b_g=0', query: `unit=exclusive-gate&gateBias=0&${T1}`, paper: null },
-      { label: 'exclusive gating b_g=−6', query: `unit=exclusive-gate&${T1}`, paper: 8.7 },
-      { label: 'exclusive gating b_g=−7', query: `unit=exclusive-gate&gateBias=-7&${T1}`, paper: 9.81 },
-      { label: 'shortcut-only gating b_g=0', query: `unit=shortcut-gate&gateBias=0&${T1}`, paper: 12.86 },
-      { label: 'shortcut-only gating b_g=−6', query: `unit=shortcut-gate&${T1}`, paper: 6.91 },
-      { label: '1×1 conv shortcut', query: `unit=conv-shortcut&${T1}`, paper: 12.22 },
-      { label: 'dropout shortcut p=0.5', query: `unit=dropout-shortcut&${T1}`, paper: null },
-    ],
+    rows: TABLE1,
   },
   {
     id: 'table2',
     title: 'Table 2 · activation placement (ResNet-110 and -164, CIFAR-10)',
     point: 'Full pre-activation (BN and ReLU before the weights, nothing after the addition) is best.',
-    rows: (
-      [
-        ['original', 6.61, 5.93],
-        ['bn-after-add', 8.17, 6.5],
-        ['relu-before-add', 7.84, 6.14],
-        ['relu-preact', 6.71, 5.91],
-        ['full-preact', 6.37, 5.46],
-      ] as const
-    ).flatMap(([unit, e110, e164]) => [
-      { label: `${unit} · ResNet-110`, query: `unit=${unit}&depth=110`, paper: e110 },
-      { label: `${unit} · ResNet-164`, query: `unit=${unit}&depth=164&block=bottleneck`, paper: e164 },
-    ]),
+    rows: TABLE2,
   },
   {
     id: 'table3',
     title: 'Table 3 · original vs pre-activation across depths (CIFAR-10 and -100)',
     point: 'Pre-activation helps more the deeper the net: most at 1001 layers.',
-    rows: [
-      ['ResNet-110 (1 layer)', 'depth=110&convsPerUnit=1', 9.9, 8.91],
-      ['ResNet-110', 'depth=110', 6.61, 6.37],
-      ['ResNet-164', 'depth=164&block=bottleneck', 5.93, 5.46],
-      ['ResNet-1001', 'depth=1001&block=bottleneck', 7.61, 4.92],
-      ['ResNet-164 · CIFAR-100', `depth=164&block=bottleneck&${C100}`, 25.16, 24.33],
-      ['ResNet-1001 · CIFAR-100', `depth=1001&block=bottleneck&${C100}`, 27.82, 22.71],
-    ].flatMap(([name, q, orig, pre]) => [
-      { label: `${name} · original`, query: `unit=original&${q}`, paper: orig as number },
-      { label: `${name} · pre-activation`, query: `unit=full-preact&${q}`, paper: pre as number },
-    ]),
+    rows: TABLE3,
   },
   {
     id: 'fig1',
     title: 'Fig. 1 · ResNet-1001, original vs pre-activation (CIFAR-10)',
     point: 'At 1001 layers the original unit trains slowly; the pre-activation unit trains easily.',
     rows: [
-      { label: 'original · ResNet-1001', query: 'unit=original&depth=1001&block=bottleneck', paper: 7.61 },
-      { label: 'pre-activation · ResNet-1001', query: 'unit=full-preact&depth=1001&block=bottleneck', paper: 4.92 },
+      rowOf(TABLE3, 'ResNet-1001 · original', 'original · ResNet-1001'),
+      rowOf(TABLE3, 'ResNet-1001 · pre-activation', 'pre-activation · ResNet-1001'),
     ],
   },
   {
@@ -94,11 +109,11 @@ export const LAB: readonly LabExperiment[] = [
     title: 'Fig. 3 · training curves of the shortcut variants (ResNet-110, CIFAR-10)',
     point: 'Each impeded shortcut has a higher training loss than the identity: an optimisation problem.',
     rows: [
-      { label: 'original', query: `unit=original&${T1}`, paper: 6.61 },
-      { label: '(a) constant scaling λ=0.5, s=0.5', query: `unit=scale&residualScale=0.5&${T1}`, paper: 12.35 },
-      { label: '(b) exclusive gating b_g=−6', query: `unit=exclusive-gate&${T1}`, paper: 8.7 },
-      { label: '(c) shortcut-only gating b_g=0', query: `unit=shortcut-gate&gateBias=0&${T1}`, paper: 12.86 },
-      { label: '(d) 1×1 conv shortcut', query: `unit=conv-shortcut&${T1}`, paper: 12.22 },
+      rowOf(TABLE1, 'original'),
+      rowOf(TABLE1, 'constant scaling λ=0.5, s=0.5', '(a) constant scaling λ=0.5, s=0.5'),
+      rowOf(TABLE1, 'exclusive gating b_g=−6', '(b) exclusive gating b_g=−6'),
+      rowOf(TABLE1, 'shortcut-only gating b_g=0', '(c) shortcut-only gating b_g=0'),
+      rowOf(TABLE1, '1×1 conv shortcut', '(d) 1×1 conv shortcut'),
     ],
   },
   {
@@ -106,10 +121,10 @@ export const LAB: readonly LabExperiment[] = [
     title: 'Fig. 6 · BN after addition (ResNet-110) and pre-activation (ResNet-164), CIFAR-10',
     point: 'BN after the addition impedes the shortcut; pre-activation lowers test error though not training loss.',
     rows: [
-      { label: 'original · ResNet-110', query: 'unit=original&depth=110', paper: 6.61 },
-      { label: 'BN after addition · ResNet-110', query: 'unit=bn-after-add&depth=110', paper: 8.17 },
-      { label: 'original · ResNet-164', query: 'unit=original&depth=164&block=bottleneck', paper: 5.93 },
-      { label: 'pre-activation · ResNet-164', query: 'unit=full-preact&depth=164&block=bottleneck', paper: 5.46 },
+      rowOf(TABLE2, 'original · ResNet-110'),
+      rowOf(TABLE2, 'bn-after-add · ResNet-110', 'BN after addition · ResNet-110'),
+      rowOf(TABLE2, 'original · ResNet-164'),
+      rowOf(TABLE2, 'full-preact · ResNet-164', 'pre-activation · ResNet-164'),
     ],
   },
 ];
