@@ -5,14 +5,11 @@
  * write is one record in one transaction, so a run is never half-written; when storage is full the previous
  * record stays and the page says so.
  */
-import { checkpointInfo, deleteRun, loadRuns, saveRun, type PersistedRun } from '../persist/db';
+import { checkpointInfo, deleteRun, loadRuns, saveRun } from '../persist/db';
 import type { CheckpointInfo } from '../worker/protocol';
 import { ACTIVE, type PlaygroundStore, type RunRecord } from './playground';
 
 const BATCH_MS = 1000;
-
-/** The record as stored: all of it (a RunRecord is plain data, as IndexedDB's structured clone wants). */
-const toPersisted = (r: RunRecord): PersistedRun => r;
 
 /** Reads the saved runs into the store, then keeps the database in step with it. */
 export async function syncWithDatabase(store: PlaygroundStore): Promise<() => void> {
@@ -48,7 +45,7 @@ export async function syncWithDatabase(store: PlaygroundStore): Promise<() => vo
       for (const r of runs) {
         if (written.get(r.id) === r) continue;
         try {
-          await saveRun(toPersisted(r), written.get(r.id));
+          await saveRun(r, written.get(r.id)); // a RunRecord is plain data, as structured clone wants
           written.set(r.id, r);
         } catch (e) {
           problem = (e as Error).message;

@@ -176,18 +176,25 @@ export interface PlaygroundState {
 
 export function createPlaygroundStore(initial: Config) {
   return create<PlaygroundState>()((set, get) => {
+    const refuse = (why: string) => {
+      set({ startProblem: why });
+      return why;
+    };
+    /** What training `config` needs now (the worker, no other run active, its dataset), or why it cannot. */
+    const startable = (config: Config): { engine: EngineClient; where: DatasetEntry['where'] } | { why: string } => {
+      const { engine, datasets, runs } = get();
+      if (!engine) return { why: 'the engine worker is not running' };
+      if (runs.some((r) => ACTIVE.includes(r.status))) return { why: 'a run is already in progress' };
+      const entry = chooseEntry(datasets, config.dataset);
+      if (!entry) return { why: `${config.dataset} is not available` };
+      return { engine, where: entry.where };
+    };
     /** Starts a run of `queued.config` now; returns why not when it cannot start. */
     const startConfig = (queued: QueuedRun): string | null => {
-      const { engine, datasets, runs, nextColor } = get();
+      const { runs, nextColor } = get();
       const { config } = queued;
-      const refuse = (why: string) => {
-        set({ startProblem: why });
-        return why;
-      };
-      if (!engine) return refuse('the engine worker is not running');
-      if (runs.some((r) => ACTIVE.includes(r.status))) return refuse('a run is already in progress');
-      const entry = chooseEntry(datasets, config.dataset);
-      if (!entry) return refuse(`${config.dataset} is not available`);
+      const ready = startable(config);
+      if ('why' in ready) return refuse(ready.why);
       const id = `run-${nextColor + 1}-${Date.now().toString(36)}`;
       const run: RunRecord = {
         id,
@@ -202,7 +209,7 @@ export function createPlaygroundStore(initial: Config) {
         color: nextColor,
       };
       set({ runs: [...runs, run], nextColor: nextColor + 1, startProblem: null, autostartPending: false });
-      engine.send({ type: 'start-run', runId: id, config, where: entry.where });
+      ready.engine.send({ type: 'start-run', runId: id, config, where: ready.where });
       return null;
     };
 
@@ -304,21 +311,14 @@ export function createPlaygroundStore(initial: Config) {
       },
       setChart: (change) => set({ chart: { ...get().chart, ...change } }),
       resumeFromCheckpoint: (id) => {
-        const { engine, datasets, runs, checkpoints } = get();
-        const run = runs.find((r) => r.id === id);
-        const refuse = (why: string) => {
-          set({ startProblem: why });
-          return why;
-        };
+        const run = get().runs.find((r) => r.id === id);
         if (!run) return refuse('no such run');
-        if (!engine) return refuse('the engine worker is not running');
-        if (runs.some((r) => ACTIVE.includes(r.status))) return refuse('a run is already in progress');
-        if (!checkpoints[id]) return refuse('this run has no checkpoint in this browser');
-        const entry = chooseEntry(datasets, run.config.dataset);
-        if (!entry) return refuse(`${run.config.dataset} is not available`);
+        if (!get().checkpoints[id]) return refuse('this run has no checkpoint in this browser');
+        const ready = startable(run.config);
+        if ('why' in ready) return refuse(ready.why);
         get().updateRun(id, () => ({ status: 'starting', message: undefined, warning: undefined }));
         set({ startProblem: null });
-        engine.send({ type: 'start-run', runId: id, config: run.config, where: entry.where, resume: true });
+        ready.engine.send({ type: 'start-run', runId: id, config: run.config, where: ready.where, resume: true });
         return null;
       },
       importRuns: (imported) => {

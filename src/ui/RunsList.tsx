@@ -186,7 +186,7 @@ function RunsTools() {
   const importFile = async (file: File) => {
     const parsed = parseRunsJson(await file.text());
     if (!parsed.ok) return setMessage({ ok: false, text: `${file.name} was not imported: ${parsed.reason}` });
-    importRuns(parsed.runs.map((r) => ({ ...r, visible: true, color: 0 })));
+    importRuns(parsed.runs);
     setMessage({
       ok: true,
       text: `Imported ${parsed.runs.length} run${parsed.runs.length === 1 ? '' : 's'} from ${file.name}.`,

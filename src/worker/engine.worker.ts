@@ -1,6 +1,7 @@
 /**
- * The engine worker: owns tfjs and the accelerator. For now it sets up the backend the experiment asks for
- * and reports what actually runs; the training loop joins it in the engine issue.
+ * The engine worker: owns tfjs and the accelerator. It starts the backend the experiment asks for (and says
+ * what actually runs), loads and imports datasets, trains runs one at a time (run.ts) and measures signal
+ * profiles; messages are handled in order, except the controls of the running run.
  */
 import { saveDataset } from '../data/browserStore';
 import { DataError } from '../data/errors';
@@ -10,6 +11,7 @@ import { selectBackend, simulateDeviceLoss } from './backends';
 import { buildNetwork } from '../model/network';
 import { signalOnTestBatch } from '../train/signalBatch';
 import { Run } from './run';
+import type { Config } from '../experiment/schema';
 import type { PageToWorker, WorkerPort } from './protocol';
 
 const port = self as unknown as WorkerPort;
@@ -54,6 +56,13 @@ async function prepareDataset(
   }
 }
 
+/** The config's dataset in memory, or an error saying it could not be loaded (the page was told why). */
+async function datasetFor(config: Config, where: LoadedDataset['where']): Promise<LoadedDataset> {
+  const d = await prepareDataset(config.dataset, where, config.seed);
+  if (!d) throw new Error(`the dataset ${config.dataset} could not be loaded`);
+  return d;
+}
+
 async function handle(msg: PageToWorker): Promise<void> {
   switch (msg.type) {
     case 'start-run': {
@@ -62,11 +71,7 @@ async function handle(msg: PageToWorker): Promise<void> {
         msg.runId,
         config,
         (m) => port.postMessage(m),
-        async () => {
-          const d = await prepareDataset(config.dataset, where, config.seed);
-          if (!d) throw new Error(`the dataset ${config.dataset} could not be loaded`);
-          return d;
-        },
+        () => datasetFor(config, where),
         msg.resume === true,
       );
       await run.execute(); // later queued work (a backend switch, another run) waits for this run to end
@@ -80,8 +85,7 @@ async function handle(msg: PageToWorker): Promise<void> {
       try {
         const backend = await selectBackend(msg.config.backend);
         if (Array.isArray(backend)) throw new Error('no backend could start');
-        const data = await prepareDataset(msg.config.dataset, msg.where, msg.config.seed);
-        if (!data) throw new Error(`the dataset ${msg.config.dataset} could not be loaded`);
+        const data = await datasetFor(msg.config, msg.where);
         const net = buildNetwork(msg.config);
         try {
           port.postMessage({

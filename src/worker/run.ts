@@ -77,7 +77,7 @@ export class Run {
         if (!saved) throw new Error('no checkpoint of this run is stored in this browser, so it cannot resume');
         restoreCheckpoint(trainer, saved);
         elapsedBefore = saved.elapsedMs;
-        this.history = { ...saved.history, signals: saved.history.signals ?? [] };
+        this.history = saved.history;
         this.post({ type: 'run-resumed', runId: this.runId, iter: trainer.iter, history: saved.history });
       }
       this.post({
