@@ -1,4 +1,4 @@
-import { memo, useMemo, useState } from 'react';
+import { memo, useDeferredValue, useMemo, useState } from 'react';
 import { CartesianGrid, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { runLabel } from '../experiment/label';
 import type { SignalProfile } from '../model/signal';
@@ -123,6 +123,7 @@ export function SignalView() {
       [...new Set(runs.flatMap((r) => (r.visible ? (r.signals ?? []).map((m) => m.iter) : [])))].sort((a, b) => a - b),
     [signature], // eslint-disable-line react-hooks/exhaustive-deps
   );
+  const deferredCurves = useDeferredValue(curves);
   const pending = initSignals.filter((s) => !s.profile && !s.error).length;
 
   return (
@@ -176,7 +177,8 @@ export function SignalView() {
       {/* Mounted from the start, like the training chart: a chart's first mount should not land mid-training. */}
       <div className="signal-charts">
         <NormChart curves={curves} field="forward" title="forward signal ‖x_l‖" />
-        <NormChart curves={curves} field="backward" title="gradient ‖∂E/∂x_l‖" />
+        {/* Deferred: the two charts redraw in separate tasks, each well under 50 ms, not together in one. */}
+        <NormChart curves={deferredCurves} field="backward" title="gradient ‖∂E/∂x_l‖" />
       </div>
       {curves.length > 0 && (
         <>
