@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { chromium, type Browser } from '@playwright/test';
 import { CHROMIUM, CHROMIUM_ARGS } from '../e2e/browser';
 import { parseQuery, toQuery } from '../src/experiment/codec';
-import type { RunRecord } from '../src/store/playground';
+import type { RunRecord } from '../src/experiment/record';
 
 const USAGE =
   "usage: npm run experiment -- '<query string or link>' --out <file.json> [--csv <file.csv>] [--timeout <minutes>]";

@@ -13,18 +13,9 @@ import * as tf from '@tensorflow/tfjs';
 import { labelsTensor } from '../data/pipeline';
 import type { Network } from './network';
 import type { NetworkPlan } from './plan';
+import type { SignalProfile } from '../experiment/record';
 
-export interface SignalProfile {
-  /**
-   * Per residual unit l = 1..L (forward order; stage 1..3): the L2 norm of the unit's output x_l over the whole
-   * batch tensor [N, H, W, C], and the L2 norm of ∂E/∂x_l over the same tensor. E is the batch-mean softmax
-   * cross-entropy (as in training).
-   */
-  units: { unit: number; stage: number; forward: number; backward: number }[];
-  /** ‖∂E/∂x_first‖ / ‖∂E/∂x_last‖: how much the gradient grows or shrinks from the last unit back to the first. */
-  backwardRatio: number;
-  images: number;
-}
+export type { SignalProfile };
 
 /** Shape of each unit's output for input images of `shape` (convs pad (k − 1)/2, so a stride-s unit gives ⌊(H − 1)/s⌋ + 1). */
 function unitShapes(plan: NetworkPlan, shape: [number, number, number, number]): [number, number, number, number][] {

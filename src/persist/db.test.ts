@@ -12,10 +12,10 @@ import {
   saveCheckpoint,
   saveRun,
   StorageFullError,
-  type PersistedRun,
 } from './db';
+import type { RunRecord } from '../experiment/record';
 
-function run(id: string, startedAt: number, change: Partial<PersistedRun> = {}): PersistedRun {
+function run(id: string, startedAt: number, change: Partial<RunRecord> = {}): RunRecord {
   return {
     id,
     config: { ...defaults(), depth: 32 },

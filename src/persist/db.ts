@@ -7,33 +7,10 @@
  * all, and a failed write leaves the previous version in place.
  */
 import { deleteDB, openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
-import type { LabId } from '../experiment/labIds';
-import type { Config } from '../experiment/schema';
-import type { EvalPoint, RunInfo, RunStatus, SignalPoint, TrainPoint } from '../worker/protocol';
+import type { RunRecord } from '../experiment/record';
 
 export const RUNS_DB_NAME = 'identity-mappings-runs';
 const VERSION = 2;
-
-/** A run that was active when the page went away (or was imported while active) and is no longer running. */
-export type PersistedStatus = RunStatus | 'interrupted';
-
-/** A run record as plain, structured-clonable data. */
-export interface PersistedRun {
-  id: string;
-  config: Config;
-  status: PersistedStatus;
-  info?: RunInfo;
-  message?: string;
-  train: TrainPoint[];
-  evals: EvalPoint[];
-  lrChanges: { iter: number; lr: number }[];
-  startedAt: number;
-  visible: boolean;
-  color: number;
-  signals?: SignalPoint[];
-  lab?: { id: LabId; row: number; quick: boolean };
-  warning?: string;
-}
 
 /**
  * A run's histories are stored in chunks of CHUNK points beside its record, so saving a long run rewrites only
@@ -50,7 +27,7 @@ interface HistoryChunk {
   points: unknown[];
 }
 
-const historyOf = (run: PersistedRun, kind: HistoryKind): readonly unknown[] => run[kind] ?? [];
+const historyOf = (run: RunRecord, kind: HistoryKind): readonly unknown[] => run[kind] ?? [];
 /** Every chunk key of a run: [runId] sorts before [runId, kind, index], and [runId, []] after (arrays follow strings). */
 const runRange = (runId: string) => IDBKeyRange.bound([runId], [runId, []]);
 const kindRange = (runId: string, kind: HistoryKind) => IDBKeyRange.bound([runId, kind], [runId, kind, Infinity]);
@@ -77,7 +54,7 @@ interface CheckpointRecord {
 }
 
 interface RunsSchema extends DBSchema {
-  runs: { key: string; value: PersistedRun };
+  runs: { key: string; value: RunRecord };
   history: { key: [string, string, number]; value: HistoryChunk };
   checkpoints: { key: string; value: CheckpointRecord };
   /** Small records beside the payloads, so listing checkpoints never reads megabytes of weights. */
@@ -207,9 +184,9 @@ async function read<T>(
  * that only grew since (appended points, as training gives them) rewrites just the chunks from its old end on;
  * any other change rewrites that history whole.
  */
-export function saveRun(run: PersistedRun, previous?: PersistedRun): Promise<void> {
+export function saveRun(run: RunRecord, previous?: RunRecord): Promise<void> {
   const { signals: _, ...rest } = run;
-  const record: PersistedRun = { ...rest, train: [], evals: [], lrChanges: [] }; // the points live in chunks
+  const record: RunRecord = { ...rest, train: [], evals: [], lrChanges: [] }; // the points live in chunks
   const ops: Op[] = [(tx) => tx.objectStore('runs').put(record)];
   for (const kind of HISTORY_KINDS) {
     const now = historyOf(run, kind);
@@ -230,7 +207,7 @@ export function saveRun(run: PersistedRun, previous?: PersistedRun): Promise<voi
 }
 
 /** Every stored run with its whole history, oldest first. */
-export async function loadRuns(): Promise<PersistedRun[]> {
+export async function loadRuns(): Promise<RunRecord[]> {
   const [runs, chunks] = await read(['runs', 'history'], 'read the saved runs', (tx) =>
     Promise.all([tx.objectStore('runs').getAll(), tx.objectStore('history').getAll()]),
   );
@@ -242,7 +219,7 @@ export async function loadRuns(): Promise<PersistedRun[]> {
     (h[c.kind] ??= []).push(...c.points);
   }
   return runs
-    .map((r) => ({ ...r, ...(byRun.get(r.id) as Partial<PersistedRun>) }))
+    .map((r) => ({ ...r, ...(byRun.get(r.id) as Partial<RunRecord>) }))
     .sort((a, b) => a.startedAt - b.startedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { toQuery } from '../experiment/codec';
 import { defaults } from '../experiment/schema';
-import type { PersistedRun } from './db';
+import type { RunRecord } from '../experiment/record';
 import { CSV_HEADER, parseRunsJson, runsToCsv, runsToJson, summarizeRun } from './exchange';
 
-function run(id: string, change: Partial<PersistedRun> = {}): PersistedRun {
+function run(id: string, change: Partial<RunRecord> = {}): RunRecord {
   return {
     id,
     config: { ...defaults(), depth: 110, milestones: [100, 200], iters: 300 },

@@ -5,8 +5,7 @@
 import { z } from 'zod';
 import { toQuery } from '../experiment/codec';
 import { BACKENDS, configSchema } from '../experiment/schema';
-import type { RunInfo } from '../worker/protocol';
-import type { PersistedRun, PersistedStatus } from './db';
+import type { RecordStatus, RunInfo, RunRecord } from '../experiment/record';
 
 export const RUNS_FORMAT = 'identity-mappings-runs';
 export const RUNS_VERSION = 1;
@@ -37,7 +36,7 @@ function csvField(value: CsvCell): string {
 }
 
 /** One row per metrics point, runs in the given order, each by iteration (train before eval at the same one). */
-export function runsToCsv(runs: PersistedRun[]): string {
+export function runsToCsv(runs: RunRecord[]): string {
   const lines = [CSV_HEADER.join(',')];
   for (const run of runs) {
     const head: CsvCell[] = [run.id, run.config.unit, run.config.depth, toQuery(run.config)];
@@ -68,7 +67,7 @@ export interface RunSummary {
   elapsedMs: number;
 }
 
-export function summarizeRun(run: PersistedRun): RunSummary {
+export function summarizeRun(run: RunRecord): RunSummary {
   const points = [...run.train, ...run.evals];
   const errors = run.evals.map((p) => p.testError).filter(Number.isFinite);
   return {
@@ -86,7 +85,7 @@ function encodeNonFinite(_key: string, value: unknown): unknown {
   return typeof value === 'number' && !Number.isFinite(value) ? String(value) : value;
 }
 
-export function runsToJson(runs: PersistedRun[], now: Date = new Date()): string {
+export function runsToJson(runs: RunRecord[], now: Date = new Date()): string {
   const file = {
     format: RUNS_FORMAT,
     version: RUNS_VERSION,
@@ -108,7 +107,7 @@ export function runsToJson(runs: PersistedRun[], now: Date = new Date()): string
 
 // --- import ---
 
-const IS_ACTIVE: Record<PersistedStatus, boolean> = {
+const IS_ACTIVE: Record<RecordStatus, boolean> = {
   starting: true,
   running: true,
   paused: true,
@@ -118,7 +117,7 @@ const IS_ACTIVE: Record<PersistedStatus, boolean> = {
   failed: false,
   interrupted: false,
 };
-const STATUSES = Object.keys(IS_ACTIVE) as [PersistedStatus, ...PersistedStatus[]];
+const STATUSES = Object.keys(IS_ACTIVE) as [RecordStatus, ...RecordStatus[]];
 
 /** A metric: a number, or one of the strings runsToJson writes for a non-finite one. */
 const metric = z.union([z.number(), z.enum(NON_FINITE).transform(Number)], {
@@ -191,7 +190,7 @@ function issueText(issue: z.core.$ZodIssue): string {
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-export type ParsedRuns = { ok: true; runs: PersistedRun[] } | { ok: false; reason: string };
+export type ParsedRuns = { ok: true; runs: RunRecord[] } | { ok: false; reason: string };
 
 /**
  * Reads a runsToJson export. Runs keep their history and status, except that a run exported while active is
@@ -223,8 +222,8 @@ export function parseRunsJson(text: string): ParsedRuns {
     const more = issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''})` : '';
     return { ok: false, reason: `${issueText(issues[0]!)}${more}` };
   }
-  const runs = parsed.data.runs.map((r): PersistedRun => {
-    const run: PersistedRun = {
+  const runs = parsed.data.runs.map((r): RunRecord => {
+    const run: RunRecord = {
       id: r.id,
       config: r.config,
       status: IS_ACTIVE[r.status] ? 'interrupted' : r.status,

@@ -6,8 +6,8 @@
  * record stays and the page says so.
  */
 import { checkpointInfo, deleteRun, loadRuns, saveRun } from '../persist/db';
-import type { CheckpointInfo } from '../worker/protocol';
-import { ACTIVE, type PlaygroundStore, type RunRecord } from './playground';
+import { ACTIVE, type CheckpointInfo, type RunRecord } from '../experiment/record';
+import type { PlaygroundStore } from './playground';
 
 const BATCH_MS = 1000;
 

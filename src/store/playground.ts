@@ -10,21 +10,18 @@ import { editConfig, type Adjustment } from '../experiment/edit';
 import { applyPreset, type Preset } from '../experiment/presets';
 import { labExperiment, rowConfig } from '../experiment/lab';
 import type { LabId } from '../experiment/labIds';
-import type { SignalProfile } from '../model/signal';
 import type { Config, ConfigKey } from '../experiment/schema';
 import type { EngineClient } from '../worker/client';
 import { chooseEntry } from '../data/catalog';
-import type {
-  BackendAttempt,
-  BackendReport,
-  CheckpointInfo,
-  DatasetLoad,
-  SignalPoint,
-  EvalPoint,
-  RunInfo,
-  RunStatus,
-  TrainPoint,
-} from '../worker/protocol';
+import type { BackendReport, DatasetLoad } from '../worker/protocol';
+import {
+  ACTIVE,
+  type BackendAttempt,
+  type CheckpointInfo,
+  type RunLab,
+  type RunRecord,
+  type SignalProfile,
+} from '../experiment/record';
 
 export type BackendState =
   | { status: 'starting'; requested: Config['backend'] }
@@ -39,13 +36,6 @@ export type ImportState =
 
 export type EngineDataset =
   (DatasetLoad & { status: 'loading' | 'ready' }) | { dataset: Config['dataset']; status: 'failed'; message: string };
-
-/** Which paper-lab row a run belongs to. */
-export interface RunLab {
-  id: LabId;
-  row: number;
-  quick: boolean;
-}
 
 /** A run waiting its turn: the worker trains one run at a time. */
 export interface QueuedRun {
@@ -68,37 +58,12 @@ export interface LabView {
   seeds: number;
 }
 
-/** One training run as the page knows it: its config, what the worker reported, and its whole history. */
-export interface RunRecord {
-  id: string;
-  config: Config;
-  /** interrupted: it was active when the page closed; it resumes from its last checkpoint, if any. */
-  status: RunStatus | 'interrupted';
-  info?: RunInfo;
-  message?: string;
-  /** Something that went wrong without ending the run (a checkpoint that did not fit). */
-  warning?: string;
-  train: TrainPoint[];
-  evals: EvalPoint[];
-  lrChanges: { iter: number; lr: number }[];
-  startedAt: number;
-  /** Drawn on the chart (the run list's checkbox). */
-  visible: boolean;
-  lab?: RunLab;
-  /** Per-unit forward/backward norms at the start and at each evaluation (absent in imported runs). */
-  signals?: SignalPoint[];
-  /** Index into the chart palette, fixed for the run's life so its colour never changes. */
-  color: number;
-}
-
 /** How the chart draws curves; the histories themselves are never changed. */
 export interface ChartOptions {
   logLoss: boolean;
   /** TensorBoard-style smoothing weight of the training loss, 0 (off) to 0.99. */
   smoothing: number;
 }
-
-export const ACTIVE: readonly RunRecord['status'][] = ['starting', 'running', 'paused'];
 
 export interface PlaygroundState {
   config: Config;

@@ -5,7 +5,8 @@
 import { chooseEntry, fetchCatalog } from '../data/catalog';
 import { parseQuery, toQuery } from '../experiment/codec';
 import type { EngineClient } from '../worker/client';
-import { ACTIVE, type PlaygroundStore } from './playground';
+import { ACTIVE } from '../experiment/record';
+import type { PlaygroundStore } from './playground';
 
 export function linkFor(query: string, loc: Pick<Location, 'pathname' | 'hash'> = location): string {
   return `${loc.pathname}${query ? `?${query}` : ''}${loc.hash}`;

@@ -3,7 +3,7 @@ import { toQuery } from '../experiment/codec';
 import { experimentKey, FAIL_ABOVE, LAB, labExperiment, rowConfig, seedStats, type SeedStats } from '../experiment/lab';
 import { LAB_IDS, MAX_SEEDS, type LabId } from '../experiment/labIds';
 import type { DatasetId } from '../experiment/schema';
-import { ACTIVE, type RunRecord } from '../store/playground';
+import { ACTIVE, type RunRecord } from '../experiment/record';
 import { usePlayground } from '../store';
 import { linkFor } from '../store/sync';
 import { fmt } from './format';

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { DATASET_LABELS } from '../data/catalog';
-import { ACTIVE, type RunRecord } from '../store/playground';
-import type { CheckpointInfo } from '../worker/protocol';
+import { ACTIVE, type RunRecord } from '../experiment/record';
+import type { CheckpointInfo } from '../experiment/record';
 import { MAX_SEEDS } from '../experiment/labIds';
 import { usePlayground } from '../store';
 import { duration, fmt } from './format';

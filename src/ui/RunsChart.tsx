@@ -3,7 +3,8 @@ import { CartesianGrid, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YA
 import { CIFAR100_LAYOUT, CIFAR10_LAYOUT } from '../data/format';
 import { runLabel } from '../experiment/label';
 import type { DatasetId } from '../experiment/schema';
-import { ACTIVE, type ChartOptions, type RunRecord } from '../store/playground';
+import { ACTIVE, type RunRecord } from '../experiment/record';
+import type { ChartOptions } from '../store/playground';
 import { usePlayground } from '../store';
 import { displaySeries, iterationTick, lossDomain, niceTicks, type XY } from './chartSeries';
 

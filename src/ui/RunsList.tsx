@@ -5,7 +5,7 @@ import { parseRunsJson, runsToCsv, runsToJson } from '../persist/exchange';
 import { toTfjsWeights } from '../persist/weights';
 import { toQuery } from '../experiment/codec';
 import { runLabel } from '../experiment/label';
-import { ACTIVE, type RunRecord } from '../store/playground';
+import { ACTIVE, type RunRecord } from '../experiment/record';
 import { usePlayground } from '../store';
 import { linkFor } from '../store/sync';
 import { download } from './download';

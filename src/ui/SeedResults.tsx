@@ -1,6 +1,6 @@
 import { experimentKey, seedStats } from '../experiment/lab';
 import { runLabel } from '../experiment/label';
-import type { RunRecord } from '../store/playground';
+import type { RunRecord } from '../experiment/record';
 import { usePlayground } from '../store';
 import { finalError, statsText } from './PaperLab';
 

@@ -10,7 +10,8 @@ import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import type { BackendName } from '../experiment/schema';
-import type { BackendAttempt, BackendReport } from './protocol';
+import type { BackendAttempt } from '../experiment/record';
+import type { BackendReport } from './protocol';
 
 const FALLBACKS: readonly BackendName[] = ['wasm', 'cpu'];
 

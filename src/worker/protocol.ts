@@ -5,13 +5,17 @@
 import type { DataErrorCode } from '../data/errors';
 import type { ImportProgress, ImportResult } from '../data/importer';
 import type { BackendName, Config, DatasetId } from '../experiment/schema';
-import type { SignalProfile } from '../model/signal';
-
-/** One backend the worker tried and why it was not used. */
-export interface BackendAttempt {
-  backend: BackendName;
-  error: string;
-}
+import type {
+  BackendAttempt,
+  CheckpointInfo,
+  EvalPoint,
+  RunHistory,
+  RunInfo,
+  RunStatus,
+  SignalPoint,
+  SignalProfile,
+  TrainPoint,
+} from '../experiment/record';
 
 export interface BackendReport {
   requested: BackendName;
@@ -34,61 +38,6 @@ export interface DatasetLoad {
   /** Worker time spent fetching/reading and checking shards so far. */
   ms: number;
   done: boolean;
-}
-
-export type RunStatus = 'starting' | 'running' | 'paused' | 'finished' | 'stopped' | 'diverged' | 'failed';
-
-/** What a run runs on, sent once it has started. */
-export interface RunInfo {
-  backend: BackendName;
-  adapter: string | null;
-  /** Backends that failed before the one in use, with their reasons. */
-  fallbacks: BackendAttempt[];
-  trainableParams: number;
-  trainImages: number;
-  testImages: number;
-}
-
-/** A signal profile (src/model/signal.ts) measured at an iteration of a run. */
-export interface SignalPoint {
-  iter: number;
-  profile: SignalProfile;
-}
-
-/** A run's metrics as the worker sent them. */
-export interface RunHistory {
-  train: TrainPoint[];
-  evals: EvalPoint[];
-  lrChanges: { iter: number; lr: number }[];
-  signals: SignalPoint[];
-}
-
-/** A saved checkpoint, as the page lists it (the weights stay in IndexedDB). */
-export interface CheckpointInfo {
-  iter: number;
-  bytes: number;
-  savedAt: number;
-}
-
-/** Training metrics since the previous point (the worker sends a few points a second at most). */
-export interface TrainPoint {
-  iter: number;
-  epoch: number;
-  /** Mean training loss over the iterations since the previous point. */
-  loss: number;
-  lr: number;
-  imagesPerSec: number;
-  elapsedMs: number;
-}
-
-export interface EvalPoint {
-  iter: number;
-  epoch: number;
-  testError: number;
-  testLoss: number;
-  /** tf.memory().numTensors after the evaluation: constant once warm, or something leaks. */
-  tensors: number;
-  elapsedMs: number;
 }
 
 export type PageToWorker =

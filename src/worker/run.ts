@@ -11,7 +11,8 @@ import { loadCheckpoint, saveCheckpoint } from '../persist/db';
 import { captureCheckpoint, checkpointBytes, restoreCheckpoint, type Checkpoint } from '../train/checkpoint';
 import { Trainer } from '../train/trainer';
 import { selectBackend, webgpuLost, webgpuLostWithin } from './backends';
-import type { RunHistory, RunStatus, WorkerToPage } from './protocol';
+import type { RunHistory, RunStatus } from '../experiment/record';
+import type { WorkerToPage } from './protocol';
 
 /** A loss above this (or NaN/Inf) ends the run as diverged: the paper's "fail". Cross-entropy starts near ln 10. */
 export const DIVERGED_LOSS = 100;
