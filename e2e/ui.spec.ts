@@ -196,7 +196,9 @@ test('a WASM run trains to the end with its chart, progress and run list live (l
   expect(points).toBeGreaterThan(10); // the chart really redrew many times
 });
 
-test('a 64,000-iteration run streaming in beside two finished ones is drawn thinned (long tasks reported, not asserted)', async ({ page }) => {
+test('a 64,000-iteration run streaming in beside two finished ones is drawn thinned (long tasks reported, not asserted)', async ({
+  page,
+}) => {
   test.setTimeout(120_000);
   await recordLongTasks(page);
   await page.goto('/?depth=110');
