@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Config } from '../experiment/schema';
+import { batchNormTraining } from './batchNorm';
 import { conv2d } from './conv';
 import { planNetwork, type BNOp, type ConvOp, type NetworkPlan, type Op, type ParamSpec, type UnitPlan } from './plan';
 import { SHORTCUTS } from './shortcuts';
@@ -78,16 +79,16 @@ export function buildNetwork(config: Config): Network {
     const runningMean = v(op.mean);
     const runningVar = v(op.variance);
     if (!training) return tf.batchNorm(x, runningMean, runningVar, beta, gamma, BN_EPSILON) as tf.Tensor4D;
-    const { mean, variance } = tf.moments(x, [0, 1, 2]);
-    // Running averages as Torch keeps them, the variance estimate unbiased (n / (n − 1)). assign() is not an
-    // op, so no gradient flows through these updates.
+    // Batch statistics (one op with a lean gradient: batchNorm.ts). Running averages as Torch keeps them, the
+    // variance estimate unbiased (n / (n − 1)). assign() is not an op, so no gradient flows through these updates.
     const n = x.shape[0] * x.shape[1] * x.shape[2];
-    tf.tidy(() => {
-      runningMean.assign(tf.add(tf.mul(runningMean, BN_MOMENTUM), tf.mul(mean, 1 - BN_MOMENTUM)));
-      const unbiased = tf.mul(variance, n / Math.max(n - 1, 1));
-      runningVar.assign(tf.add(tf.mul(runningVar, BN_MOMENTUM), tf.mul(unbiased, 1 - BN_MOMENTUM)));
-    });
-    return tf.batchNorm(x, mean, variance, beta, gamma, BN_EPSILON) as tf.Tensor4D;
+    return batchNormTraining(x, gamma as tf.Tensor1D, beta as tf.Tensor1D, BN_EPSILON, (mean, variance) =>
+      tf.tidy(() => {
+        runningMean.assign(tf.add(tf.mul(runningMean, BN_MOMENTUM), tf.mul(mean, 1 - BN_MOMENTUM)));
+        const unbiased = tf.mul(variance, n / Math.max(n - 1, 1));
+        runningVar.assign(tf.add(tf.mul(runningVar, BN_MOMENTUM), tf.mul(unbiased, 1 - BN_MOMENTUM)));
+      }),
+    );
   }
 
   function run(ops: Op[], x: tf.Tensor4D, training: boolean): tf.Tensor4D {
