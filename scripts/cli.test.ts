@@ -41,6 +41,29 @@ describe('npm run summary', () => {
     expect(out.config.depth).toBe(20);
   });
 
+  it('adds the network plan (planVersion 1) with --plan, and only then', () => {
+    expect(summary('depth=8')).not.toHaveProperty('plan');
+    const out = summary('unit=shortcut-gate&gateBias=-3&depth=8', '--plan');
+    expect(out.plan).toMatchObject({ planVersion: 1, link: '/?unit=shortcut-gate&gateBias=-3&depth=8', classes: 10 });
+    expect(out.plan.config).toEqual(out.config);
+    expect(out.plan.units).toHaveLength(3);
+    expect(out.plan.units[1]).toMatchObject({
+      name: 's2.u0',
+      stride: 2,
+      shortcut: 'shortcut-gate',
+      shortcutParams: { gateBias: -3 },
+      downsample: { kind: 'zero-pad', stride: 2, extraChannels: 16 },
+      gate: { conv: { op: 'conv', w: 's2.u0.gate.w', k: 1, stride: 2, cin: 16, cout: 32 }, bias: 's2.u0.gate.b' },
+    });
+    expect(out.plan.params.find((p: { name: string }) => p.name === 's2.u0.gate.b')).toEqual({
+      name: 's2.u0.gate.b',
+      shape: [32],
+      init: { kind: 'constant', value: -3 },
+      trainable: true,
+      role: 'gate-bias',
+    });
+  });
+
   it('adds the signal profile at initialisation with --signal, and only then', () => {
     expect(summary('dataset=synthetic&depth=8')).not.toHaveProperty('signal');
     const out = summary('dataset=synthetic&depth=8', '--signal', '--batch', '4');

@@ -1,7 +1,10 @@
 /**
- * npm run --silent summary -- '<query string or full link>' [--signal [--batch N]]
+ * npm run --silent summary -- '<query string or full link>' [--plan] [--signal [--batch N]]
  * Prints one JSON object: the resolved config, the problems of the link, and its canonical query.
  * Exits 0 whatever the link holds: a bad link is reported in "problems", not by failing.
+ *
+ * --plan adds "plan": the network plan as the PyTorch package reads it (src/model/planExport.ts, planVersion 1):
+ * every op, parameter name, shape and initialiser, each unit's downsampling and shortcut.
  *
  * --signal adds "signal": the network built at initialisation, one batch of N (default 32) test images through it
  * on tfjs's WASM backend, and each residual unit's ‖x_l‖ and ‖∂E/∂x_l‖ (src/model/signal.ts; Eqns. 5 and 8).
@@ -12,16 +15,20 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { ChannelStats, Manifest, RecordSet } from '../src/data/format';
 import type { Config } from '../src/experiment/schema';
 import { summarize } from '../src/experiment/summary';
+import { planNetwork } from '../src/model/plan';
+import { exportPlan } from '../src/model/planExport';
 
-const USAGE = "usage: npm run summary -- '<query string or link>' [--signal [--batch N]]";
+const USAGE = "usage: npm run summary -- '<query string or link>' [--plan] [--signal [--batch N]]";
 
 function args(argv: string[]) {
   let link: string | undefined;
   let signal = false;
+  let plan = false;
   let batch = 32;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--signal') signal = true;
+    else if (a === '--plan') plan = true;
     else if (a === '--batch' || a.startsWith('--batch=')) {
       const v = a === '--batch' ? argv[++i] : a.slice('--batch='.length);
       batch = Number(v);
@@ -29,7 +36,7 @@ function args(argv: string[]) {
         throw new Error(`--batch needs a whole number ≥ 1, got ${v}\n${USAGE}`);
     } else if (!a.startsWith('--')) link ??= a;
   }
-  return { link: link ?? '', signal, batch };
+  return { link: link ?? '', signal, plan, batch };
 }
 
 /** First `n` test records of the link's dataset, normalised as training would, and where they came from. */
@@ -92,8 +99,16 @@ try {
   process.stderr.write(`${(e as Error).message}\n`);
   process.exit(2);
 }
-const { link, signal: withSignal, batch } = parsed;
+const { link, signal: withSignal, plan: withPlan, batch } = parsed;
 const out = summarize(link);
 process.stdout.write(
-  `${JSON.stringify(withSignal ? { ...out, signal: await signal(out.config, batch) } : out, null, 2)}\n`,
+  `${JSON.stringify(
+    {
+      ...out,
+      ...(withPlan ? { plan: exportPlan(planNetwork(out.config)) } : {}),
+      ...(withSignal ? { signal: await signal(out.config, batch) } : {}),
+    },
+    null,
+    2,
+  )}\n`,
 );

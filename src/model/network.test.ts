@@ -3,7 +3,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parseQuery } from '../experiment/codec';
 import type { Config } from '../experiment/schema';
 import { UNIT_IDS } from '../experiment/units';
-import { BN_EPSILON, buildNetwork, type Network } from './network';
+import { buildNetwork, type Network } from './network';
+import { BN_EPSILON } from './plan';
 
 const cfg = (query: string): Config => {
   const { config, problems } = parseQuery(query);

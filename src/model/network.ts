@@ -10,12 +10,18 @@ import * as tf from '@tensorflow/tfjs';
 import type { Config } from '../experiment/schema';
 import { batchNormTraining } from './batchNorm';
 import { conv2d } from './conv';
-import { planNetwork, type BNOp, type ConvOp, type NetworkPlan, type Op, type ParamSpec, type UnitPlan } from './plan';
+import {
+  BN_EPSILON,
+  BN_MOMENTUM,
+  planNetwork,
+  type BNOp,
+  type ConvOp,
+  type NetworkPlan,
+  type Op,
+  type ParamSpec,
+  type UnitPlan,
+} from './plan';
 import { SHORTCUTS } from './shortcuts';
-
-/** Torch's BatchNorm settings (NOTES.md): running = 0.9·running + 0.1·batch, ε = 1e-5. */
-export const BN_MOMENTUM = 0.9;
-export const BN_EPSILON = 1e-5;
 
 export interface ForwardOptions {
   /** Batch statistics and running-average updates, dropout on: training mode. */
@@ -56,6 +62,11 @@ function initialValue(spec: ParamSpec, seed: number): tf.Tensor {
   return tf.fill(shape, init.value);
 }
 
+/** The seed of unit `index`'s dropout mask in a forward pass seeded `seed` (dropout shortcut only). */
+export function dropoutSeed(seed: number, index: number): number {
+  return (seed * 1009 + index) >>> 0;
+}
+
 let built = 0;
 
 export function buildNetwork(config: Config): Network {
@@ -84,9 +95,9 @@ export function buildNetwork(config: Config): Network {
     const n = x.shape[0] * x.shape[1] * x.shape[2];
     return batchNormTraining(x, gamma as tf.Tensor1D, beta as tf.Tensor1D, BN_EPSILON, (mean, variance) =>
       tf.tidy(() => {
-        runningMean.assign(tf.add(tf.mul(runningMean, BN_MOMENTUM), tf.mul(mean, 1 - BN_MOMENTUM)));
+        runningMean.assign(tf.add(tf.mul(runningMean, 1 - BN_MOMENTUM), tf.mul(mean, BN_MOMENTUM)));
         const unbiased = tf.mul(variance, n / Math.max(n - 1, 1));
-        runningVar.assign(tf.add(tf.mul(runningVar, BN_MOMENTUM), tf.mul(unbiased, 1 - BN_MOMENTUM)));
+        runningVar.assign(tf.add(tf.mul(runningVar, 1 - BN_MOMENTUM), tf.mul(unbiased, BN_MOMENTUM)));
       }),
     );
   }
@@ -125,7 +136,7 @@ export function buildNetwork(config: Config): Network {
     const sum = SHORTCUTS[u.shortcut](x, h, f, {
       unit: u,
       training: o.training,
-      seed: ((o.seed ?? 0) * 1009 + index) >>> 0,
+      seed: dropoutSeed(o.seed ?? 0, index),
       config,
       run: (ops, t) => run(ops, t, o.training),
       gate: (t) => tf.sigmoid(tf.add(conv(t, u.gate!.conv), v(u.gate!.bias))) as tf.Tensor4D,

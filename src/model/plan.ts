@@ -94,6 +94,14 @@ export interface ModelSummary {
   block: Config['block'];
 }
 
+/**
+ * Torch's BatchNorm settings (NOTES.md "BatchNorm"), which every executor uses: ε = 1e-5, and running averages
+ * `(1 − momentum)·running + momentum·batch` with momentum 0.1 (Torch's convention: the weight of the new batch),
+ * the running variance unbiased (n / (n − 1)).
+ */
+export const BN_EPSILON = 1e-5;
+export const BN_MOMENTUM = 0.1;
+
 export const CLASSES: Record<Config['dataset'], number> = { cifar10: 10, cifar100: 100, synthetic: 10 };
 
 /** Collects parameter specs while the plan is laid out; names are paths like "s2.u0.conv1.w". */
