@@ -8,7 +8,7 @@
 import { toQuery } from '../experiment/codec';
 import type { Config } from '../experiment/schema';
 
-interface NamedTensor {
+export interface NamedTensor {
   name: string;
   shape: number[];
   data: Float32Array;
@@ -23,24 +23,30 @@ export function toTfjsWeights(
   config: Config,
   checkpoint: { iter: number; params: readonly NamedTensor[] },
 ): TfjsWeights {
-  const total = checkpoint.params.reduce((n, t) => n + t.data.length, 0);
-  const bin = new Float32Array(total);
+  return encodeWeights(checkpoint.params, { link: toQuery(config), config, iteration: checkpoint.iter });
+}
+
+/** Named float32 tensors as a weights manifest and one `bin` file (the PyTorch package reads and writes these too). */
+export function encodeWeights(
+  tensors: readonly NamedTensor[],
+  userDefinedMetadata: Record<string, unknown>,
+  bin = 'weights.bin',
+): TfjsWeights {
+  const total = tensors.reduce((n, t) => n + t.data.length, 0);
+  const values = new Float32Array(total);
   let offset = 0;
-  for (const t of checkpoint.params) {
-    bin.set(t.data, offset);
+  for (const t of tensors) {
+    values.set(t.data, offset);
     offset += t.data.length;
   }
   const model = {
     format: 'identity-mappings-resnet-weights',
     generatedBy: 'Identity Mappings playground',
     modelTopology: null,
-    userDefinedMetadata: { link: toQuery(config), config, iteration: checkpoint.iter },
+    userDefinedMetadata,
     weightsManifest: [
-      {
-        paths: ['weights.bin'],
-        weights: checkpoint.params.map((t) => ({ name: t.name, shape: t.shape, dtype: 'float32' })),
-      },
+      { paths: [bin], weights: tensors.map((t) => ({ name: t.name, shape: t.shape, dtype: 'float32' })) },
     ],
   };
-  return { modelJson: JSON.stringify(model, null, 2), weightsBin: bin.buffer };
+  return { modelJson: JSON.stringify(model, null, 2), weightsBin: values.buffer };
 }
