@@ -4,8 +4,7 @@
  * Runs one experiment exactly as a user would: builds the app if the sources changed, serves it, opens the link in
  * headless Chromium (the e2e flags: WebGPU on), presses Start, and follows the run in the page's worker, printing a
  * progress line. Writes the run's JSON (config, backend, adapter, params, status, final/best test error, history,
- * signal profiles)
- * and optionally its history as CSV. Exits non-zero, saying why, when the link has refused keys, the browser cannot
+ * signal profiles), which the page's Import JSON reads back, and optionally its history as CSV. Exits non-zero, saying why, when the link has refused keys, the browser cannot
  * start, or the run ends other than "finished" (the JSON is written all the same).
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -15,6 +14,7 @@ import { chromium, type Browser } from '@playwright/test';
 import { CHROMIUM, CHROMIUM_ARGS } from '../e2e/browser';
 import { parseQuery, toQuery } from '../src/experiment/codec';
 import type { RunRecord } from '../src/experiment/record';
+import { encodeNonFinite } from '../src/persist/exchange';
 
 const USAGE =
   "usage: npm run experiment -- '<query string or link>' --out <file.json> [--csv <file.csv>] [--timeout <minutes>]";
@@ -100,7 +100,7 @@ function toCsv(r: RunRecord): string {
       epoch: e.epoch,
       testError: e.testError,
       testLoss: e.testLoss,
-      tensors: e.tensors,
+      tensors: e.tensors ?? '',
     });
   const cols = ['iter', 'epoch', 'loss', 'lr', 'imagesPerSec', 'elapsedMs', 'testError', 'testLoss', 'tensors'];
   const lines = [...rows.values()]
@@ -167,6 +167,7 @@ async function main() {
     const r = run!;
     const errors = r.evals.map((e) => e.testError);
     const result = {
+      id: r.id,
       link: `/?${toQuery(r.config)}`,
       config: r.config,
       status: r.status,
@@ -175,6 +176,9 @@ async function main() {
       adapter: r.info?.adapter ?? null,
       fallbacks: r.info?.fallbacks ?? [],
       params: r.info?.trainableParams ?? null,
+      startedAt: r.startedAt,
+      trainImages: r.info?.trainImages ?? null,
+      testImages: r.info?.testImages ?? null,
       finalTestError: errors.at(-1) ?? null,
       bestTestError: errors.length ? Math.min(...errors) : null,
       history: { train: r.train, evals: r.evals, lrChanges: r.lrChanges },
@@ -182,7 +186,8 @@ async function main() {
       signal: r.signals ?? [],
       pageErrors,
     };
-    writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+    // Non-finite losses as the strings the page's import reads (JSON has no Infinity or NaN).
+    writeFileSync(out, `${JSON.stringify(result, encodeNonFinite, 2)}\n`);
     if (csv) writeFileSync(csv, toCsv(r));
     console.log(
       `${r.status} on ${result.backend ?? '?'}${result.adapter ? ` (${result.adapter})` : ''}: final test error ${result.finalTestError ?? '—'}%, best ${result.bestTestError ?? '—'}% → ${out}`,

@@ -17,7 +17,7 @@ import os
 import signal
 import sys
 
-from .plan import PlanError, load_plan
+from .plan import PlanError, load_plan, micro_batch
 
 USAGE_EPILOG = "example: PYTHONPATH=python python3 -m identity_mappings train --link 'depth=20&iters=30' --out run.json"
 
@@ -72,6 +72,7 @@ def main(argv=None) -> int:
 
     try:
         plan = load_plan(args.link, args.plan)
+        micro_batch(plan["config"], plan["config"]["batch"])  # one process: it takes the whole batch
     except PlanError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -13,21 +13,29 @@ export type RecordStatus = RunStatus | 'interrupted';
 
 export const ACTIVE: readonly RecordStatus[] = ['starting', 'running', 'paused'];
 
-/** One backend the worker tried and why it was not used. */
+/** Executors outside the page whose run JSON the page imports: the PyTorch package (python/identity_mappings). */
+export const EXTERNAL_BACKENDS = ['pytorch-cpu', 'pytorch-cuda'] as const;
+
+/** What ran a run: a tfjs backend in the page's worker, or an external executor. */
+export type RunBackend = BackendName | (typeof EXTERNAL_BACKENDS)[number];
+
+/** One backend the worker (or an executor) tried and why it was not used. */
 export interface BackendAttempt {
-  backend: BackendName;
+  backend: RunBackend;
   error: string;
 }
 
 /** What a run runs on, sent once it has started. */
 export interface RunInfo {
-  backend: BackendName;
+  backend: RunBackend;
+  /** The device in words: the WebGPU adapter, or the CPU or CUDA device of a PyTorch run. */
   adapter: string | null;
   /** Backends that failed before the one in use, with their reasons. */
   fallbacks: BackendAttempt[];
   trainableParams: number;
-  trainImages: number;
-  testImages: number;
+  /** Absent in a run imported from a run JSON that did not record them. */
+  trainImages?: number;
+  testImages?: number;
 }
 
 /** Training metrics since the previous point (the worker sends a few points a second at most). */
@@ -46,8 +54,8 @@ export interface EvalPoint {
   epoch: number;
   testError: number;
   testLoss: number;
-  /** tf.memory().numTensors after the evaluation: constant once warm, or something leaks. */
-  tensors: number;
+  /** tf.memory().numTensors after the evaluation: constant once warm, or something leaks (tfjs runs only). */
+  tensors?: number;
   elapsedMs: number;
 }
 

@@ -257,3 +257,102 @@ describe('parseRunsJson refuses bad input with a reason', () => {
     expect(reason(f)).toBe('runs[0].history: missing (and 2 more problems)');
   });
 });
+
+describe('parseRunsJson reads the run JSON of npm run experiment and of the PyTorch executor', () => {
+  /** A run as scripts/experiment.ts and python/identity_mappings/train.py write it. */
+  const runJson = (change: Record<string, unknown> = {}) => {
+    const r = run('x');
+    return {
+      link: `/?${toQuery(r.config)}`,
+      config: r.config,
+      status: 'finished',
+      message: null,
+      backend: 'pytorch-cuda',
+      adapter: 'NVIDIA H100 80GB HBM3',
+      fallbacks: [],
+      params: 1_727_962,
+      finalTestError: 0.7,
+      bestTestError: 0.7,
+      history: {
+        train: r.train,
+        evals: r.evals.map(({ tensors: _, ...e }) => e), // torch has no tfjs tensor count
+        lrChanges: [],
+      },
+      signal: [
+        {
+          iter: 0,
+          profile: {
+            units: [{ unit: 1, stage: 1, forward: 30, backward: 0.02 }],
+            backwardRatio: 1,
+            images: 32,
+          },
+        },
+      ],
+      trainImages: 50_000,
+      testImages: 10_000,
+      device: 'cuda:0',
+      ...change,
+    };
+  };
+
+  it('imports a PyTorch run with its backend, device, history and signal profile', () => {
+    const text = JSON.stringify(runJson({ startedAt: 1_800_000_000_000, id: 'pytorch-1' }));
+    const back = parseRunsJson(text);
+    expect(back.ok).toBe(true);
+    if (!back.ok) return;
+    const [r] = back.runs;
+    expect(r).toMatchObject({
+      id: 'pytorch-1',
+      status: 'finished',
+      startedAt: 1_800_000_000_000,
+      visible: true,
+      info: {
+        backend: 'pytorch-cuda',
+        adapter: 'NVIDIA H100 80GB HBM3',
+        fallbacks: [],
+        trainableParams: 1_727_962,
+        trainImages: 50_000,
+        testImages: 10_000,
+      },
+    });
+    expect(r!.evals).toEqual(runJson().history.evals);
+    expect(r!.signals).toEqual(runJson().signal);
+  });
+
+  it('names a run JSON without id by its content and dates it by the import', () => {
+    const text = JSON.stringify(runJson({ status: 'running', signal: [] }));
+    const a = parseRunsJson(text, 42);
+    const b = parseRunsJson(text, 43);
+    expect(a.ok && b.ok).toBe(true);
+    if (!a.ok || !b.ok) return;
+    expect(a.runs[0]!.id).toMatch(/^run-[0-9a-f]{8}$/);
+    expect(a.runs[0]!.id).toBe(b.runs[0]!.id);
+    expect(a.runs[0]!.startedAt).toBe(42);
+    expect(a.runs[0]!.status).toBe('interrupted'); // nothing trains it here
+    expect('signals' in a.runs[0]!).toBe(false);
+  });
+
+  it('reads npm run experiment output: a tfjs backend, tensor counts, a run that never started, non-finite losses', () => {
+    const tfjs = parseRunsJson(JSON.stringify(runJson({ backend: 'wasm', adapter: null, history: run('w') })));
+    expect(tfjs.ok && tfjs.runs[0]!.info?.backend).toBe('wasm');
+    const failed = runJson({ status: 'failed', message: 'no backend', backend: null, params: null });
+    const none = parseRunsJson(JSON.stringify(failed));
+    expect(none.ok && none.runs[0]).toMatchObject({ status: 'failed', message: 'no backend' });
+    expect(none.ok && 'info' in none.runs[0]!).toBe(false);
+    const diverged = runJson({ status: 'diverged' });
+    diverged.history.train[1] = { ...diverged.history.train[1]!, loss: 'NaN' as unknown as number };
+    const d = parseRunsJson(JSON.stringify(diverged));
+    expect(d.ok && d.runs[0]!.train[1]!.loss).toBeNaN();
+  });
+
+  it('refuses a run JSON with a bad field, saying which', () => {
+    const reason = (data: unknown) => {
+      const r = parseRunsJson(JSON.stringify(data));
+      return r.ok ? '' : r.reason;
+    };
+    expect(reason(runJson({ backend: 'tpu' }))).toMatch(/^backend: /);
+    expect(reason(runJson({ config: { ...run('x').config, depth: 7 } }))).toMatch(/^config\.depth: /);
+    const { history: _, ...noHistory } = runJson();
+    expect(reason(noHistory)).toMatch(/format is missing, .*run JSON/);
+  });
+});

@@ -1,11 +1,13 @@
 /**
  * Runs out of and into the browser: CSV of every metrics point (for plotting elsewhere) and a JSON export that
- * an import reads back whole. Pure: no storage, no DOM.
+ * an import reads back whole. The import also reads the run JSON that `npm run experiment` and the PyTorch executor
+ * (python/identity_mappings) write, one run per file, so runs trained elsewhere overlay the page's. Pure: no
+ * storage, no DOM.
  */
 import { z } from 'zod';
 import { toQuery } from '../experiment/codec';
 import { BACKENDS, configSchema } from '../experiment/schema';
-import type { RecordStatus, RunInfo, RunRecord } from '../experiment/record';
+import { EXTERNAL_BACKENDS, type RecordStatus, type RunInfo, type RunRecord } from '../experiment/record';
 
 export const RUNS_FORMAT = 'identity-mappings-runs';
 export const RUNS_VERSION = 1;
@@ -81,7 +83,7 @@ export function summarizeRun(run: RunRecord): RunSummary {
 /** JSON has no Infinity or NaN (stringify writes null): a diverged run's losses are written as these strings. */
 const NON_FINITE = ['Infinity', '-Infinity', 'NaN'] as const;
 
-function encodeNonFinite(_key: string, value: unknown): unknown {
+export function encodeNonFinite(_key: string, value: unknown): unknown {
   return typeof value === 'number' && !Number.isFinite(value) ? String(value) : value;
 }
 
@@ -138,17 +140,23 @@ const evalPoint = z.object({
   epoch: metric,
   testError: metric,
   testLoss: metric,
-  tensors: z.number(),
+  tensors: z.number().optional(),
   elapsedMs: metric,
 });
-const backend = z.enum(BACKENDS);
+const backend = z.enum([...BACKENDS, ...EXTERNAL_BACKENDS]);
+const fallbacks = z.array(z.object({ backend, error: z.string() }));
 const runInfo: z.ZodType<RunInfo> = z.object({
   backend,
   adapter: z.string().nullable(),
-  fallbacks: z.array(z.object({ backend, error: z.string() })),
+  fallbacks,
   trainableParams: z.number(),
-  trainImages: z.number(),
-  testImages: z.number(),
+  trainImages: z.number().optional(),
+  testImages: z.number().optional(),
+});
+const history = z.object({
+  train: z.array(trainPoint),
+  evals: z.array(evalPoint),
+  lrChanges: z.array(z.object({ iter, lr: metric })),
 });
 
 const exportedRun = z.object({
@@ -158,11 +166,7 @@ const exportedRun = z.object({
   info: runInfo.optional(),
   message: z.string().optional(),
   startedAt: z.number(),
-  history: z.object({
-    train: z.array(trainPoint),
-    evals: z.array(evalPoint),
-    lrChanges: z.array(z.object({ iter, lr: metric })),
-  }),
+  history,
 });
 
 const exportFile = z.object({
@@ -174,6 +178,33 @@ const exportFile = z.object({
       else ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `same id as runs[${j}]` });
     });
   }),
+});
+
+const signalPoint = z.object({
+  iter,
+  profile: z.object({
+    units: z.array(z.object({ unit: z.number(), stage: z.number(), forward: metric, backward: metric })),
+    backwardRatio: metric,
+    images: z.number(),
+  }),
+});
+
+/** One run as `npm run experiment` and the PyTorch executor write it (scripts/experiment.ts, python/…/train.py). */
+const runResult = z.object({
+  id: z.string().min(1, { error: 'must not be empty' }).optional(),
+  config: configSchema,
+  status: z.enum(STATUSES),
+  message: z.string().nullable().optional(),
+  // null for a run that ended before its engine started
+  backend: backend.nullable(),
+  adapter: z.string().nullable(),
+  fallbacks: fallbacks.optional(),
+  params: z.number().nullable(),
+  startedAt: z.number().optional(),
+  trainImages: z.number().nullable().optional(),
+  testImages: z.number().nullable().optional(),
+  history,
+  signal: z.array(signalPoint).optional(),
 });
 
 function pathText(path: readonly PropertyKey[]): string {
@@ -192,11 +223,51 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 
 export type ParsedRuns = { ok: true; runs: RunRecord[] } | { ok: false; reason: string };
 
+function invalid(error: z.ZodError): { ok: false; reason: string } {
+  const issues = error.issues;
+  const more = issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''})` : '';
+  return { ok: false, reason: `${issueText(issues[0]!)}${more}` };
+}
+
+/** A stable id for a run JSON that has none: a hash of its text (FNV-1a), so importing it twice names it alike. */
+function idOf(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return `run-${(h >>> 0).toString(16).padStart(8, '0')}`;
+}
+
+/** Reads one run JSON of `npm run experiment` or the PyTorch executor (no `format` key, a `config` and a `history`). */
+function parseRunResult(data: Record<string, unknown>, text: string, now: number): ParsedRuns {
+  const parsed = runResult.safeParse(data, { reportInput: true });
+  if (!parsed.success) return invalid(parsed.error);
+  const r = parsed.data;
+  const run: RunRecord = {
+    id: r.id ?? idOf(text),
+    config: r.config,
+    status: IS_ACTIVE[r.status] ? 'interrupted' : r.status,
+    train: r.history.train,
+    evals: r.history.evals,
+    lrChanges: r.history.lrChanges,
+    startedAt: r.startedAt ?? now,
+    visible: true,
+    color: 0,
+  };
+  if (r.backend !== null && r.params !== null) {
+    run.info = { backend: r.backend, adapter: r.adapter, fallbacks: r.fallbacks ?? [], trainableParams: r.params };
+    if (typeof r.trainImages === 'number') run.info.trainImages = r.trainImages;
+    if (typeof r.testImages === 'number') run.info.testImages = r.testImages;
+  }
+  if (r.message) run.message = r.message;
+  if (r.signal?.length) run.signals = r.signal;
+  return { ok: true, runs: [run] };
+}
+
 /**
- * Reads a runsToJson export. Runs keep their history and status, except that a run exported while active is
- * 'interrupted' (nothing is training it here). Colours are the caller's to assign.
+ * Reads a runsToJson export, or one run JSON of `npm run experiment` or the PyTorch executor. Runs keep their history
+ * and status, except that a run exported while active is 'interrupted' (nothing is training it here). Colours are
+ * the caller's to assign; `now` dates a run JSON that does not say when it started.
  */
-export function parseRunsJson(text: string): ParsedRuns {
+export function parseRunsJson(text: string, now: number = Date.now()): ParsedRuns {
   let data: unknown;
   try {
     data = JSON.parse(text);
@@ -204,10 +275,14 @@ export function parseRunsJson(text: string): ParsedRuns {
     return { ok: false, reason: `not valid JSON (${e instanceof Error ? e.message : String(e)})` };
   }
   if (!isObject(data)) return { ok: false, reason: 'not a runs export: expected a JSON object' };
+  if (data.format === undefined && 'config' in data && 'history' in data) return parseRunResult(data, text, now);
   if (data.format !== RUNS_FORMAT) {
     return {
       ok: false,
-      reason: `not a runs export: format is ${JSON.stringify(data.format) ?? 'missing'}, expected "${RUNS_FORMAT}"`,
+      reason:
+        data.format === undefined
+          ? `not a runs export: format is missing, expected "${RUNS_FORMAT}" (or a run JSON of npm run experiment or the PyTorch executor: config, history, status)`
+          : `not a runs export: format is ${JSON.stringify(data.format)}, expected "${RUNS_FORMAT}"`,
     };
   }
   if (data.version !== RUNS_VERSION) {
@@ -217,11 +292,7 @@ export function parseRunsJson(text: string): ParsedRuns {
     };
   }
   const parsed = exportFile.safeParse(data, { reportInput: true });
-  if (!parsed.success) {
-    const issues = parsed.error.issues;
-    const more = issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''})` : '';
-    return { ok: false, reason: `${issueText(issues[0]!)}${more}` };
-  }
+  if (!parsed.success) return invalid(parsed.error);
   const runs = parsed.data.runs.map((r): RunRecord => {
     const run: RunRecord = {
       id: r.id,
