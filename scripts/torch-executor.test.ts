@@ -48,7 +48,7 @@ async function writeDataset(dir: string): Promise<Uint8Array> {
 describe(`the PyTorch executor${SKIP_REASON}`, () => {
   let dir = '';
   let data = '';
-  let trainBytes = new Uint8Array();
+  let trainBytes: Uint8Array = new Uint8Array();
   const plan = (query: string, name = 'plan.json') => {
     const file = join(dir, name);
     writeFileSync(file, JSON.stringify(exportPlan(planNetwork(config(query)))));
