@@ -241,4 +241,27 @@ describe(`the PyTorch executor${SKIP_REASON}`, () => {
     expect(py.status).toBe(2);
     expect(py.stderr.trim()).toBe('error: microBatch=3 does not divide the 8 images each process takes of batch=8');
   });
+
+  it.skipIf(!PYTHON)('benchmarks a plan: one JSON line with the steady state from the third iteration', () => {
+    const py = runPython('identity_mappings.bench', [
+      '--plan',
+      plan('depth=8&batch=4'),
+      '--iters',
+      '3',
+      '--threads',
+      '1',
+    ]);
+    expect(py.status, py.stderr).toBe(0);
+    const lines = py.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const r = JSON.parse(lines[0]!);
+    expect(r).toMatchObject({ iters: 3, batch: 4, microBatch: 4, threads: 1, device: 'cpu', backend: 'pytorch-cpu' });
+    expect(r.stepSeconds).toHaveLength(3);
+    expect(r.imagesPerSec).toBeCloseTo(4 / r.stepSeconds[2], 6);
+    expect(r.firstStepSeconds).toBe(r.stepSeconds[0]);
+    expect(r.params).toBe(summarizePlan(planNetwork(config('depth=8'))).trainableParams);
+    const bad = runPython('identity_mappings.bench', ['--plan', plan('depth=8'), '--iters', '2']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--iters needs at least 3/);
+  });
 });

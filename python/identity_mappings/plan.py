@@ -22,7 +22,7 @@ class PlanError(Exception):
     """A link or plan that cannot be trained; the message says why in one sentence."""
 
 
-def _check(doc: dict, where: str) -> dict:
+def check_plan(doc: dict, where: str) -> dict:
     """The plan of a summary (or a bare plan); refuses a link with problems and a plan of another version."""
     problems = doc.get("problems") or []
     if problems:
@@ -49,7 +49,7 @@ def resolve_link(link: str, repo: str = REPO) -> dict:
     r = subprocess.run([npm, "run", "--silent", "summary", "--", link, "--plan"], cwd=repo, capture_output=True, text=True)
     if r.returncode != 0:
         raise PlanError(f"npm run summary failed: {r.stderr.strip() or r.stdout.strip()}")
-    return _check(json.loads(r.stdout), f"the summary of {link}")
+    return check_plan(json.loads(r.stdout), f"the summary of {link}")
 
 
 def read_plan(path: str) -> dict:
@@ -59,7 +59,7 @@ def read_plan(path: str) -> dict:
             doc = json.load(f)
     except (OSError, ValueError) as e:
         raise PlanError(f"cannot read the plan {path} ({e})") from e
-    return _check(doc, path)
+    return check_plan(doc, path)
 
 
 def load_plan(link: Optional[str], path: Optional[str]) -> dict:
