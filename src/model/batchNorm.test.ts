@@ -8,7 +8,7 @@ const EPS = 1e-5;
 /** BN as tfjs differentiates it op by op: what batchNormTraining replaces. */
 function reference(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D): tf.Tensor4D {
   const { mean, variance } = tf.moments(x, [0, 1, 2]);
-  return tf.batchNorm(x, mean, variance, beta, gamma, EPS);
+  return tf.batchNorm(x, mean, variance, beta, gamma, EPS) as tf.Tensor4D;
 }
 
 function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
