@@ -354,6 +354,7 @@ def run(
             doc["signal"].append({"iter": trainer.iter, "profile": trainer.signal()})
             if rank == 0:
                 write_json(out, doc)  # a run killed later keeps its curves up to here
+            window["since"] = time.perf_counter()  # images/s counts training time only
 
         doc["signal"].append({"iter": 0, "profile": trainer.signal()})
         while trainer.iter < c["iters"]:
