@@ -110,7 +110,7 @@ describe(`the PyTorch executor${SKIP_REASON}`, () => {
   it.skipIf(!PYTHON)('trains a link and writes the run JSON the page imports', () => {
     const query = 'dataset=cifar10&unit=full-preact&depth=8&batch=8&iters=4&evalEvery=2&testSubset=20&warmupIters=1';
     const out = join(dir, 'run.json');
-    const py = train(['--plan', plan(query), '--data', data, '--out', out, '--device', 'cpu']);
+    const py = train(['--plan', plan(query), '--data', data, '--out', out, '--device', 'cpu', '--lr-change', '3:0.05']);
     expect(py.status, py.stderr).toBe(0);
     expect(py.stdout).toMatch(/^finished on pytorch-cpu \(.+\): final test error \d+\.\d\d%, best/m);
     const text = readFileSync(out, 'utf8');
@@ -132,7 +132,10 @@ describe(`the PyTorch executor${SKIP_REASON}`, () => {
     expect(run.history.evals.map((e: { iter: number }) => e.iter)).toEqual([2, 4]);
     expect(run.finalTestError).toBe(run.history.evals[1].testError);
     expect(run.bestTestError).toBe(Math.min(...run.history.evals.map((e: { testError: number }) => e.testError)));
-    expect(run.history.train.at(-1)).toMatchObject({ iter: 4, lr: 0.1 });
+    // Set by hand from iteration 3 on, as in the page; the last point gives the rate of the next iteration.
+    expect(run.history.lrChanges).toEqual([{ iter: 3, lr: 0.05 }]);
+    expect(run.history.train.at(-1).iter).toBe(4);
+    expect(run.history.train.at(-1).lr).toBeCloseTo(0.05, 12);
     expect(run.history.train.every((p: { loss: number }) => p.loss > 0 && p.loss < 10)).toBe(true);
     expect(run.signal.map((s: { iter: number }) => s.iter)).toEqual([0, 2, 4]);
     expect(run.signal[0].profile.units).toHaveLength(3);
@@ -230,6 +233,13 @@ describe(`the PyTorch executor${SKIP_REASON}`, () => {
     bytes[100] = bytes[100]! ^ 0xff;
     writeFileSync(join(corrupt, 'train-0.bin'), bytes);
     refused(['--plan', plan('depth=8&dataset=cifar10'), '--data', corrupt], 1, /shard train-0\.bin .* is corrupt/);
+  });
+
+  it.skipIf(!PYTHON)('refuses a malformed flag with its usage', () => {
+    const py = train(['--plan', plan('depth=8'), '--lr-change', '3', '--out', join(dir, 'never.json')]);
+    expect(py.status).toBe(2);
+    expect(py.stderr).toMatch(/^usage: /);
+    expect(py.stderr.trim().split('\n').at(-1)).toMatch(/argument --lr-change: expected ITER:LR .*got '3'$/);
   });
 
   it.skipIf(!PYTHON)('refuses a micro-batch that does not divide the batch before running', () => {
