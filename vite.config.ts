@@ -1,6 +1,6 @@
 import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vite';
-import { datasetIndexPlugin } from './scripts/datasetIndexPlugin.ts';
+import { datasetServer } from './scripts/datasetServer.ts';
 
 // Cross-origin isolation (COOP/COEP) so SharedArrayBuffer, and with it threaded WASM, stays possible.
 const isolation = {
@@ -9,7 +9,7 @@ const isolation = {
 };
 
 export default defineConfig({
-  plugins: [react(), datasetIndexPlugin()],
+  plugins: [react(), datasetServer()],
   server: { headers: isolation },
   preview: { headers: isolation, port: 4173 },
   worker: { format: 'es' },

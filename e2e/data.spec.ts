@@ -22,7 +22,7 @@ function importArchive(page: Page, buffer: Buffer) {
 }
 
 test.beforeEach(async ({ page }) => {
-  // Whatever datasets this checkout's public/data holds, these tests see a server without any.
+  // Whatever datasets this checkout's data/ holds, these tests see a server without any.
   await page.route('**/data/index.json', (route) => route.fulfill({ json: { datasets: [] } }));
 });
 

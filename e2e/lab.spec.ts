@@ -1,4 +1,6 @@
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { dataDir } from '../scripts/datasetServer';
 import { LAB } from '../src/experiment/lab';
 import { backendSettled, expect, query, SCREENSHOTS, test } from './fixtures';
 
@@ -69,7 +71,7 @@ test('three seeds of a tiny config train one after another; the median with mean
 });
 
 // Real CIFAR-10 when this checkout has it (npm run data -- cifar10 --from …); the embedded set otherwise.
-const CIFAR = existsSync('public/data/cifar10/manifest.json');
+const CIFAR = existsSync(join(dataDir(), 'cifar10', 'manifest.json'));
 
 test('the signal view measures ResNet-56 original and scale λ=0.5 at initialisation and draws both; their gradient ratios differ ≥10×', async ({
   page,

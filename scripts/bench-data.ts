@@ -1,16 +1,17 @@
 /**
- * npm run bench:data — how loading CIFAR shards into the engine worker weighs on the page.
+ * npm run bench:data [-- --from <folder>] [--port <port>] — how loading CIFAR shards into the engine worker
+ * weighs on the page.
  *
  * Serves the production build, imports ../shared/data/cifar10's .bin files (or --from <folder>) through the page's
  * file input in headless Chromium, then reloads and lets the worker load the stored shards again. For each phase it
  * prints the wall time, the worker's own time for the shards, and the main thread's long tasks (over 50 ms) from
  * the Long Tasks API: the page stays responsive when that stays small.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { chromium } from '@playwright/test';
 import { CHROMIUM, CHROMIUM_ARGS } from '../e2e/browser';
+import { serveBuilt } from './serve';
 
 const fromArg = process.argv.indexOf('--from');
 const folder = resolve(fromArg > 0 ? process.argv[fromArg + 1]! : '../shared/data/cifar10');
@@ -28,21 +29,12 @@ if (!files.some((f) => f.endsWith('test_batch.bin'))) {
   console.error(`error: no CIFAR-10 .bin files in ${folder} (give --from <folder>)`);
   process.exit(1);
 }
-const PORT = 4319;
+const portArg = process.argv.indexOf('--port');
+const PORT = Number(portArg > 0 ? process.argv[portArg + 1] : 4319);
 
 async function main() {
-  const server = spawn('npx', ['vite', 'preview', '--port', String(PORT), '--strictPort'], { stdio: 'ignore' });
+  const server = await serveBuilt(PORT);
   try {
-    for (let i = 0; i < 100; i++) {
-      if (
-        await fetch(`http://localhost:${PORT}/`).then(
-          (r) => r.ok,
-          () => false,
-        )
-      )
-        break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     const page = await browser.newPage();
     await page.route('**/data/index.json', (route) => route.fulfill({ json: { datasets: [] } }));
@@ -84,11 +76,14 @@ async function main() {
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
     for (const r of [head, ...rows]) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  '));
   } finally {
-    server.kill();
+    await server.close();
   }
 }
 
-main().catch((e: unknown) => {
-  console.error(`error: ${(e as Error).message}`);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(`error: ${(e as Error).message}`);
+    process.exit(1);
+  },
+);

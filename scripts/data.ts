@@ -3,7 +3,7 @@
  *
  * Gets the official CIFAR binary archive (downloads it, or takes a local tarball or a folder of its .bin files),
  * checks it (the published MD5 for an archive; whole records, counts and labels for every file), and writes
- * shards plus manifest.json to public/data/<name>/, which `npm start` serves. A partial set (say only
+ * shards plus manifest.json to data/<name>/ (or $PLAYGROUND_DATA_DIR/<name>/), which the server publishes at once. A partial set (say only
  * data_batch_1.bin and test_batch.bin) is converted with the missing files named. On any error nothing is left
  * behind: shards are written to a temporary folder and moved into place only when complete.
  */
@@ -34,6 +34,7 @@ import {
 } from '../src/data/cifar';
 import { DataError } from '../src/data/errors';
 import { readTar, tarStream } from '../src/data/tar';
+import { dataDir } from './datasetServer';
 
 const USAGE =
   'usage: npm run data -- cifar10|cifar100 [--from <tarball or folder>] [--url <mirror>] [--no-verify] [--out <dir>]';
@@ -48,7 +49,7 @@ interface Options {
 
 function parseArgs(argv: string[]): Options {
   const rest = [...argv];
-  const opts: Partial<Options> = { verify: true, out: 'public/data' };
+  const opts: Partial<Options> = { verify: true, out: dataDir() };
   while (rest.length) {
     const a = rest.shift()!;
     if (a === '--from') opts.from = rest.shift();
@@ -196,7 +197,9 @@ async function main(): Promise<void> {
     console.log(
       `training pixels, per channel (0-255): mean ${st.mean.map((m) => m.toFixed(2)).join(' / ')}, std ${st.std.map((s) => s.toFixed(2)).join(' / ')}`,
     );
-    console.log('npm start serves it; pick it in the Dataset field.');
+    console.log(
+      'npm start (or a server already running) serves it now: reload the page and pick it in the Dataset field.',
+    );
   } finally {
     rmSync(work, { recursive: true, force: true });
     rmSync(staging, { recursive: true, force: true });

@@ -1,23 +1,25 @@
 /**
  * npm run experiment -- '<query string or full link>' --out <file.json> [--csv <file.csv>] [--timeout <minutes>]
+ *   [--port <port>]
  *
- * Runs one experiment exactly as a user would: builds the app if the sources changed, serves it, opens the link in
- * headless Chromium (the e2e flags: WebGPU on), presses Start, and follows the run in the page's worker, printing a
- * progress line. Writes the run's JSON (config, backend, adapter, params, status, final/best test error, history,
- * signal profiles), which the page's Import JSON reads back, and optionally its history as CSV. Exits non-zero, saying why, when the link has refused keys, the browser cannot
- * start, or the run ends other than "finished" (the JSON is written all the same).
+ * Runs one experiment exactly as a user would: builds the app if the sources changed, serves it (in this process,
+ * on --port, default 4320: a port something else answers on is refused), opens the link in headless Chromium (the
+ * e2e flags: WebGPU on), presses Start, and follows the run in the page's worker, printing a progress line. Writes
+ * the run's JSON (config, backend, adapter, params, status, final/best test error, history, signal profiles), which
+ * the page's Import JSON reads back, and optionally its history as CSV. Exits non-zero, saying why, when the link
+ * has refused keys, the browser cannot start, or the run ends other than "finished" (the JSON is written all the
+ * same; after Ctrl-C or a kill, with status "interrupted"). The browser and the server end with it on every path.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { chromium, type Browser } from '@playwright/test';
 import { CHROMIUM, CHROMIUM_ARGS } from '../e2e/browser';
 import { parseQuery, toQuery } from '../src/experiment/codec';
 import type { RunRecord } from '../src/experiment/record';
 import { encodeNonFinite } from '../src/persist/exchange';
+import { serveBuilt, type Served } from './serve';
 
 const USAGE =
-  "usage: npm run experiment -- '<query string or link>' --out <file.json> [--csv <file.csv>] [--timeout <minutes>]";
+  "usage: npm run experiment -- '<query string or link>' --out <file.json> [--csv <file.csv>] [--timeout <minutes>] [--port <port>]";
 
 function args() {
   const a = process.argv.slice(2);
@@ -35,41 +37,6 @@ function args() {
   const port = Number(opt('--port') ?? 4320);
   if (a.length !== 1 || !out) throw new Error(USAGE);
   return { link: a[0]!, out, csv, timeoutMs: timeout * 60_000, port };
-}
-
-function newestMtime(dir: string): number {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    t = Math.max(t, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return t;
-}
-
-function buildIfNeeded(): void {
-  const built = existsSync('dist/index.html') ? statSync('dist/index.html').mtimeMs : 0;
-  const sources = Math.max(newestMtime('src'), statSync('index.html').mtimeMs, statSync('vite.config.ts').mtimeMs);
-  if (built > sources) return;
-  process.stderr.write('building the app…\n');
-  const r = spawnSync('npx', ['vite', 'build'], { stdio: ['ignore', 'ignore', 'inherit'] });
-  if (r.status !== 0) throw new Error('the build failed');
-}
-
-async function serve(port: number): Promise<() => void> {
-  const server = spawn('npx', ['vite', 'preview', '--port', String(port), '--strictPort'], { stdio: 'ignore' });
-  for (let i = 0; i < 150; i++) {
-    if (
-      await fetch(`http://localhost:${port}/`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      return () => server.kill();
-    if (server.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  server.kill();
-  throw new Error(`could not serve the app on port ${port} (in use? pass --port)`);
 }
 
 const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
@@ -109,97 +76,166 @@ function toCsv(r: RunRecord): string {
   return `${cols.join(',')}\n${lines.join('\n')}\n`;
 }
 
-async function main() {
-  const { link, out, csv, timeoutMs, port } = args();
+/** The run as the JSON output holds it. */
+function resultOf(r: RunRecord, pageErrors: string[]) {
+  const errors = r.evals.map((e) => e.testError);
+  return {
+    id: r.id,
+    link: `/?${toQuery(r.config)}`,
+    config: r.config,
+    status: r.status,
+    message: r.message ?? null,
+    backend: r.info?.backend ?? null,
+    adapter: r.info?.adapter ?? null,
+    fallbacks: r.info?.fallbacks ?? [],
+    params: r.info?.trainableParams ?? null,
+    startedAt: r.startedAt,
+    trainImages: r.info?.trainImages ?? null,
+    testImages: r.info?.testImages ?? null,
+    finalTestError: errors.at(-1) ?? null,
+    bestTestError: errors.length ? Math.min(...errors) : null,
+    history: { train: r.train, evals: r.evals, lrChanges: r.lrChanges },
+    // Per-unit ‖x_l‖ and ‖∂E/∂x_l‖ on the first 32 test images, at the start and at each evaluation.
+    signal: r.signals ?? [],
+    pageErrors,
+  };
+}
+
+type Opts = ReturnType<typeof args>;
+
+/** What has to end with the runner, whichever way it ends: the browser, then the server. */
+let browser: Browser | null = null;
+let served: Served | null = null;
+let closing: Promise<void> | null = null;
+function closeAll(): Promise<void> {
+  closing ??= (async () => {
+    const cap = <T>(p: Promise<T>) => Promise.race([p, new Promise((r) => setTimeout(r, 10_000))]);
+    await cap(browser?.close() ?? Promise.resolve()).catch(() => undefined);
+    await cap(served?.close() ?? Promise.resolve()).catch(() => undefined);
+  })();
+  return closing;
+}
+
+/** The latest state of the run, so an interrupted runner still writes what it had. */
+let latest: { run: RunRecord; pageErrors: string[]; opts: Opts } | null = null;
+
+async function main(opts: Opts) {
+  const { link, out, csv, timeoutMs, port } = opts;
   const { config, problems } = parseQuery(link);
   if (problems.length) {
     throw new Error(
       `the link has refused keys, nothing was run:\n${problems.map((p) => `  ${p.key}=${p.value}: ${p.reason}`).join('\n')}`,
     );
   }
-  buildIfNeeded();
-  const stopServer = await serve(port);
-  let browser: Browser | null = null;
-  try {
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS }).catch((e: Error) => {
+  served = await serveBuilt(port);
+  // The runner ends the browser itself (closeAll), after writing what it has, on a signal too.
+  browser = await chromium
+    .launch({
+      executablePath: CHROMIUM,
+      args: CHROMIUM_ARGS,
+      handleSIGINT: false,
+      handleSIGTERM: false,
+      handleSIGHUP: false,
+    })
+    .catch((e: Error) => {
       throw new Error(`the browser could not start (${CHROMIUM}): ${e.message.split('\n')[0]}`);
     });
-    const page = await browser.newPage();
-    const pageErrors: string[] = [];
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    await page.goto(`http://localhost:${port}/?${toQuery(config)}`);
-    const start = page.getByRole('button', { name: 'Start', exact: true });
-    await start.waitFor();
-    await page.waitForFunction(
-      () => !document.querySelector('[data-testid=backend]')?.textContent?.includes('starting'),
-      null,
-      { timeout: 120_000 },
+  const page = await browser.newPage();
+  const pageErrors: string[] = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  await page.goto(`${served.url}/?${toQuery(config)}`);
+  const start = page.getByRole('button', { name: 'Start', exact: true });
+  await start.waitFor();
+  await page.waitForFunction(
+    () => !document.querySelector('[data-testid=backend]')?.textContent?.includes('starting'),
+    null,
+    { timeout: 120_000 },
+  );
+  if (await start.isDisabled())
+    throw new Error(`the dataset ${config.dataset} is not available in the page (see npm run data)`);
+  await start.click();
+  const t0 = Date.now();
+  const lastRun = () =>
+    page.evaluate(() =>
+      (window as unknown as { playground: { getState(): { runs: RunRecord[] } } }).playground.getState().runs.at(-1),
     );
-    if (await start.isDisabled())
-      throw new Error(`the dataset ${config.dataset} is not available in the page (see npm run data)`);
-    await start.click();
-    const t0 = Date.now();
-    let run: RunRecord | undefined;
-    for (;;) {
-      run = await page.evaluate(() =>
-        (window as unknown as { playground: { getState(): { runs: RunRecord[] } } }).playground.getState().runs.at(-1),
-      );
-      if (run) process.stderr.write(process.stderr.isTTY ? `\r${progressLine(run)}  ` : `${progressLine(run)}\n`);
-      if (run && !['starting', 'running', 'paused'].includes(run.status)) break;
-      if (Date.now() - t0 > timeoutMs) {
-        await page.getByRole('button', { name: 'Stop', exact: true }).click();
-        await page.waitForFunction(
-          () =>
-            (window as unknown as { playground: { getState(): { runs: RunRecord[] } } }).playground
-              .getState()
-              .runs.at(-1)?.status === 'stopped',
-        );
-        run = await page.evaluate(() =>
-          (window as unknown as { playground: { getState(): { runs: RunRecord[] } } }).playground
-            .getState()
-            .runs.at(-1),
-        );
-        break;
-      }
-      await new Promise((r) => setTimeout(r, process.stderr.isTTY ? 500 : 5000));
+  let run: RunRecord | undefined;
+  for (;;) {
+    run = await lastRun();
+    if (run) {
+      latest = { run, pageErrors, opts };
+      process.stderr.write(process.stderr.isTTY ? `\r${progressLine(run)}  ` : `${progressLine(run)}\n`);
     }
-    if (process.stderr.isTTY) process.stderr.write('\n');
-    const r = run!;
-    const errors = r.evals.map((e) => e.testError);
-    const result = {
-      id: r.id,
-      link: `/?${toQuery(r.config)}`,
-      config: r.config,
-      status: r.status,
-      message: r.message ?? null,
-      backend: r.info?.backend ?? null,
-      adapter: r.info?.adapter ?? null,
-      fallbacks: r.info?.fallbacks ?? [],
-      params: r.info?.trainableParams ?? null,
-      startedAt: r.startedAt,
-      trainImages: r.info?.trainImages ?? null,
-      testImages: r.info?.testImages ?? null,
-      finalTestError: errors.at(-1) ?? null,
-      bestTestError: errors.length ? Math.min(...errors) : null,
-      history: { train: r.train, evals: r.evals, lrChanges: r.lrChanges },
-      // Per-unit ‖x_l‖ and ‖∂E/∂x_l‖ on the first 32 test images, at the start and at each evaluation.
-      signal: r.signals ?? [],
-      pageErrors,
-    };
-    // Non-finite losses as the strings the page's import reads (JSON has no Infinity or NaN).
-    writeFileSync(out, `${JSON.stringify(result, encodeNonFinite, 2)}\n`);
-    if (csv) writeFileSync(csv, toCsv(r));
-    console.log(
-      `${r.status} on ${result.backend ?? '?'}${result.adapter ? ` (${result.adapter})` : ''}: final test error ${result.finalTestError ?? '—'}%, best ${result.bestTestError ?? '—'}% → ${out}`,
-    );
-    if (r.status !== 'finished') throw new Error(`run ${r.status}${r.message ? `: ${r.message}` : ''}`);
-  } finally {
-    await browser?.close();
-    stopServer();
+    if (run && !['starting', 'running', 'paused'].includes(run.status)) break;
+    if (Date.now() - t0 > timeoutMs) {
+      process.stderr.write(`\nthe --timeout of ${timeoutMs / 60_000} minutes has passed: stopping the run\n`);
+      await page.getByRole('button', { name: 'Stop', exact: true }).click();
+      await page.waitForFunction(
+        () =>
+          (window as unknown as { playground: { getState(): { runs: RunRecord[] } } }).playground.getState().runs.at(-1)
+            ?.status === 'stopped',
+      );
+      run = await lastRun();
+      break;
+    }
+    await new Promise((r) => setTimeout(r, process.stderr.isTTY ? 500 : 5000));
   }
+  if (process.stderr.isTTY) process.stderr.write('\n');
+  const r = run!;
+  latest = null;
+  const result = resultOf(r, pageErrors);
+  // Non-finite losses as the strings the page's import reads (JSON has no Infinity or NaN).
+  writeFileSync(out, `${JSON.stringify(result, encodeNonFinite, 2)}\n`);
+  if (csv) writeFileSync(csv, toCsv(r));
+  console.log(
+    `${r.status} on ${result.backend ?? '?'}${result.adapter ? ` (${result.adapter})` : ''}: final test error ${result.finalTestError ?? '—'}%, best ${result.bestTestError ?? '—'}% → ${out}`,
+  );
+  if (r.status !== 'finished') throw new Error(`run ${r.status}${r.message ? `: ${r.message}` : ''}`);
 }
 
-main().catch((e: unknown) => {
+/** Ends the process after the browser and the server have ended; the first way out wins. */
+let exiting = false;
+async function exit(code: number, message?: string): Promise<void> {
+  if (exiting) return;
+  exiting = true;
+  if (message) console.error(message);
+  await closeAll();
+  process.exit(code);
+}
+
+// Ctrl-C (SIGINT), a kill (SIGTERM) or a closed terminal (SIGHUP): write what the run has so far, marked
+// `interrupted`, then close the browser and the server before exiting.
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+  ['SIGHUP', 129],
+] as const) {
+  process.on(signal, () => {
+    if (exiting) return;
+    let note = '';
+    if (latest) {
+      const { run, pageErrors, opts } = latest;
+      const iter = run.train.at(-1)?.iter ?? 0;
+      const message = `the runner was interrupted (${signal}) at iteration ${iter}`;
+      writeFileSync(
+        opts.out,
+        `${JSON.stringify({ ...resultOf(run, pageErrors), status: 'interrupted', message }, encodeNonFinite, 2)}\n`,
+      );
+      if (opts.csv) writeFileSync(opts.csv, toCsv(run));
+      note = `; the run so far is in ${opts.out}`;
+    }
+    void exit(code, `\ninterrupted (${signal}): the browser and the server are closed${note}`);
+  });
+}
+
+let opts: Opts;
+try {
+  opts = args();
+} catch (e) {
   console.error(`error: ${(e as Error).message}`);
   process.exit(1);
-});
+}
+main(opts).then(
+  () => exit(0),
+  (e: unknown) => exit(1, `error: ${(e as Error).message}`),
+);

@@ -8,15 +8,18 @@
  *
  * --signal adds "signal": the network built at initialisation, one batch of N (default 32) test images through it
  * on tfjs's WASM backend, and each residual unit's ‖x_l‖ and ‖∂E/∂x_l‖ (src/model/signal.ts; Eqns. 5 and 8).
- * Images: the link's dataset from public/data/<dataset> (npm run data), else for CIFAR-10
+ * Images: the link's dataset from data/<dataset> (npm run data), else for CIFAR-10
  * ../shared/data/cifar10/test_batch.bin, else the embedded synthetic set; "source" says which.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ChannelStats, Manifest, RecordSet } from '../src/data/format';
 import type { Config } from '../src/experiment/schema';
 import { summarize } from '../src/experiment/summary';
 import { planNetwork } from '../src/model/plan';
 import { exportPlan } from '../src/model/planExport';
+import { dataDir } from './datasetServer';
 
 const USAGE = "usage: npm run summary -- '<query string or link>' [--plan] [--signal [--batch N]]";
 
@@ -52,14 +55,14 @@ async function testBatch(config: Config, n: number) {
   let normalization: ChannelStats | undefined;
   let from = '';
   if (config.dataset !== 'synthetic') {
-    const dir = new URL(`public/data/${config.dataset}/`, root);
+    const dir = pathToFileURL(`${join(dataDir(fileURLToPath(root)), config.dataset)}/`);
     const shared = new URL('../shared/data/cifar10/test_batch.bin', root);
     if (existsSync(new URL('manifest.json', dir))) {
       const m = JSON.parse(readFileSync(new URL('manifest.json', dir), 'utf8')) as Manifest;
       const shard = m.splits.test[0]!;
       const bytes = new Uint8Array(readFileSync(new URL(shard.file, dir)));
       if ((await cifar.sha256(bytes)) !== shard.sha256) throw new Error(`${shard.file} differs from its manifest`);
-      [set, normalization, from] = [format.recordSet(m.layout, bytes), m.normalization, `public/data/${m.dataset}`];
+      [set, normalization, from] = [format.recordSet(m.layout, bytes), m.normalization, `data/${m.dataset}`];
     } else if (config.dataset === 'cifar10' && existsSync(shared)) {
       set = cifar.validateFile(cifar.OFFICIAL.cifar10, 'test_batch.bin', new Uint8Array(readFileSync(shared)));
       [normalization, from] = [format.PAPER_NORMALIZATION.cifar10, '../shared/data/cifar10/test_batch.bin'];

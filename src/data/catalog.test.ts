@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { listDatasets } from '../../scripts/datasetIndexPlugin';
+import { listDatasets } from '../../scripts/datasetServer';
 import { chooseEntry, mergeCatalog, serverEntries, type DatasetEntry } from './catalog';
 
 describe('dataset catalog', () => {

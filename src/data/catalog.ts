@@ -1,6 +1,6 @@
 /**
  * Which datasets the playground can train on, and where each comes from: the embedded demo set (always), the
- * server's data/index.json (written at build time, served live in development, from public/data/), and the
+ * server's data/index.json (what its data/ folder holds at the moment it is asked, scripts/datasetServer.ts), and the
  * datasets imported into this browser. Safe for the page: no tfjs here.
  */
 import { DATASETS, type DatasetId } from '../experiment/schema';

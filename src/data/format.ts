@@ -68,7 +68,7 @@ export interface ShardInfo {
   sha256: string;
 }
 
-/** manifest.json of a dataset folder (public/data/<name>/) or of an imported dataset in the browser. */
+/** manifest.json of a dataset folder (data/<name>/ on the server) or of an imported dataset in the browser. */
 export interface Manifest {
   dataset: DatasetId;
   /** Bumped if the layout of shards or manifest changes. */

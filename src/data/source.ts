@@ -1,6 +1,6 @@
 /**
  * Loading a dataset into the engine worker: the embedded set is generated from the seed; CIFAR comes from the
- * server (public/data) or from this browser's imports, shard by shard, each checked against its SHA-256. The
+ * server (its data/ folder, npm run data) or from this browser's imports, shard by shard, each checked against its SHA-256. The
  * test set comes first, then training shards one at a time, so training can start when the first is in.
  */
 import type { DatasetId } from '../experiment/schema';
