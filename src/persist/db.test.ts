@@ -6,6 +6,7 @@ import {
   deleteCheckpoint,
   deleteRun,
   loadCheckpoint,
+  loadRun,
   loadRuns,
   payloadBytes,
   resetDbForTests,
@@ -14,6 +15,14 @@ import {
   StorageFullError,
 } from './db';
 import type { RunRecord } from '../experiment/record';
+import { RunLocks } from './runLocks';
+import { lockOrigin } from './testing';
+
+// This test file is one tab: it holds each run's lock while it writes the run.
+const locks = new RunLocks(null);
+const lease = async (id: string) => locks.held(id) ?? (await locks.claim(id))!;
+const save = async (r: RunRecord, previous?: RunRecord) => saveRun(await lease(r.id), r, previous);
+const remove = async (id: string) => deleteRun(await lease(id));
 
 function run(id: string, startedAt: number, change: Partial<RunRecord> = {}): RunRecord {
   return {
@@ -74,9 +83,9 @@ afterEach(resetDbForTests);
 
 describe('runs', () => {
   it('saves, loads (ordered by start) and deletes runs, keeping non-finite losses', async () => {
-    await saveRun(run('b', 2000));
-    await saveRun(run('a', 1000, { status: 'interrupted', message: 'page closed' }));
-    await saveRun(run('c', 3000));
+    await save(run('b', 2000));
+    await save(run('a', 1000, { status: 'interrupted', message: 'page closed' }));
+    await save(run('c', 3000));
     const loaded = await loadRuns();
     expect(loaded.map((r) => r.id)).toEqual(['a', 'b', 'c']);
     expect(loaded[1]).toEqual(run('b', 2000));
@@ -84,22 +93,47 @@ describe('runs', () => {
     expect(loaded[1]!.evals[0]!.testLoss).toBeNaN();
     expect(loaded[0]!.status).toBe('interrupted');
 
-    await saveRun(run('b', 2000, { status: 'stopped' }));
+    await save(run('b', 2000, { status: 'stopped' }));
     expect((await loadRuns()).find((r) => r.id === 'b')!.status).toBe('stopped');
 
-    await deleteRun('b');
+    await remove('b');
     expect((await loadRuns()).map((r) => r.id)).toEqual(['a', 'c']);
   });
 
   it('deleteRun removes the run and its checkpoint together', async () => {
-    await saveRun(run('a', 1));
-    await saveRun(run('b', 2));
+    await save(run('a', 1));
+    await save(run('b', 2));
     await saveCheckpoint('a', checkpoint(100));
     await saveCheckpoint('b', checkpoint(200));
-    await deleteRun('a');
+    await remove('a');
     expect(await loadCheckpoint('a')).toBeUndefined();
     expect((await checkpointInfo()).map((c) => c.runId)).toEqual(['b']);
     expect((await loadCheckpoint('b'))?.iter).toBe(200);
+  });
+});
+
+describe('one writer per run', () => {
+  it('refuses to write or delete a run without its lock, and while another tab holds it', async () => {
+    const origin = lockOrigin();
+    const [a, b] = [new RunLocks(origin.tab().locks), new RunLocks(origin.tab().locks)];
+    const leaseA = (await a.claim('r'))!;
+    await saveRun(leaseA, run('r', 1, { status: 'running' }));
+    // Tab B cannot take the lock while A trains the run, and a lease for another run is no lease for this one.
+    expect(await b.claim('r')).toBeNull();
+    expect(await b.withLease('r', async () => 'written')).toBeNull();
+    const other = (await b.claim('s'))!;
+    const refused = /^Run r was not written: this tab does not hold its lock \(another tab may be training it\)\.$/;
+    await expect(saveRun(other, run('r', 1, { status: 'interrupted' }))).rejects.toThrow(refused);
+    expect((await loadRun('r'))?.status).toBe('running');
+    // A released lease writes nothing either; once A lets go, B may write.
+    leaseA.release();
+    await expect(saveRun(leaseA, run('r', 1, { status: 'finished' }))).rejects.toThrow(refused);
+    await expect(deleteRun(leaseA)).rejects.toThrow(refused);
+    expect(await b.withLease('r', (l) => saveRun(l, run('r', 1, { status: 'interrupted' })))).toEqual({
+      value: undefined,
+    });
+    expect(await loadRun('r')).toEqual(run('r', 1, { status: 'interrupted' }));
+    expect(await loadRun('absent')).toBeUndefined();
   });
 });
 
@@ -151,10 +185,10 @@ describe('a full disk', () => {
   for (const how of ['throw', 'abort'] as const) {
     it(`(${how}) throws StorageFullError and keeps the previous record and a working database`, async () => {
       const before = run('a', 1);
-      await saveRun(before);
+      await save(before);
       const restore = failNextPut(how);
       try {
-        const error = await saveRun(run('a', 1, { status: 'stopped', train: [] })).catch((e: unknown) => e);
+        const error = await save(run('a', 1, { status: 'stopped', train: [] })).catch((e: unknown) => e);
         expect(error).toBeInstanceOf(StorageFullError);
         expect((error as Error).message).toMatch(/storage is full/i);
       } finally {
@@ -162,8 +196,8 @@ describe('a full disk', () => {
       }
       expect(await loadRuns()).toEqual([before]);
 
-      await saveRun(run('a', 1, { status: 'stopped' }));
-      await saveRun(run('b', 2));
+      await save(run('a', 1, { status: 'stopped' }));
+      await save(run('b', 2));
       expect((await loadRuns()).map((r) => [r.id, r.status])).toEqual([
         ['a', 'stopped'],
         ['b', 'finished'],
@@ -189,7 +223,7 @@ describe('a full disk', () => {
       throw new DOMException('cannot clone', 'DataCloneError');
     };
     try {
-      const error = await saveRun(run('z', 1)).catch((e: unknown) => e);
+      const error = await save(run('z', 1)).catch((e: unknown) => e);
       expect(error).not.toBeInstanceOf(StorageFullError);
       expect((error as Error).message).toBe('Could not save run z in browser storage (DataCloneError: cannot clone).');
     } finally {
@@ -214,7 +248,7 @@ describe('long histories', () => {
 
   it('a grown history rewrites only its newest chunk; a replaced one is rewritten whole', async () => {
     const first = run('long', 1, { train: Array.from({ length: 3000 }, (_, i) => point(i + 1)) });
-    await saveRun(first);
+    await save(first);
     const grown = { ...first, train: [...first.train, point(3001), point(3002)] };
     const puts: unknown[] = [];
     const put = IDBObjectStore.prototype.put;
@@ -223,7 +257,7 @@ describe('long histories', () => {
       return put.call(this, value, key);
     };
     try {
-      await saveRun(grown, first);
+      await save(grown, first);
     } finally {
       IDBObjectStore.prototype.put = put;
     }
@@ -237,9 +271,9 @@ describe('long histories', () => {
 
     // A resumed run's history is replaced by the checkpoint's, shorter one: no stale chunk may survive.
     const resumed = { ...grown, train: grown.train.slice(0, 500).map((p) => ({ ...p })) };
-    await saveRun(resumed, grown);
+    await save(resumed, grown);
     expect((await loadRuns())[0]!.train).toEqual(resumed.train);
-    await deleteRun('long');
+    await remove('long');
     expect(await loadRuns()).toEqual([]);
   });
 });

@@ -4,10 +4,12 @@
  * database so that clearing one never touches the other.
  *
  * Every write is one transaction: a run's record, or a checkpoint with its meta record, lands whole or not at
- * all, and a failed write leaves the previous version in place.
+ * all, and a failed write leaves the previous version in place. A run is written only by the tab that holds its
+ * lock (runLocks.ts): a second writer of the same run is refused.
  */
 import { deleteDB, openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
 import type { RunRecord } from '../experiment/record';
+import type { RunLease } from './runLocks';
 
 export const RUNS_DB_NAME = 'identity-mappings-runs';
 const VERSION = 2;
@@ -179,12 +181,20 @@ async function read<T>(
   }
 }
 
+/** Refuses a write of a run whose lock the caller does not hold: another tab trains it, or may. */
+function checkLease(lease: RunLease, runId: string): void {
+  if (lease.runId !== runId || !lease.held) {
+    throw new Error(`Run ${runId} was not written: this tab does not hold its lock (another tab may be training it).`);
+  }
+}
+
 /**
- * Saves a run: its record and its history chunks, in one transaction. Given the version saved last, a history
- * that only grew since (appended points, as training gives them) rewrites just the chunks from its old end on;
- * any other change rewrites that history whole.
+ * Saves a run: its record and its history chunks, in one transaction, holding the run's lock. Given the version
+ * saved last, a history that only grew since (appended points, as training gives them) rewrites just the chunks
+ * from its old end on; any other change rewrites that history whole.
  */
-export function saveRun(run: RunRecord, previous?: RunRecord): Promise<void> {
+export async function saveRun(lease: RunLease, run: RunRecord, previous?: RunRecord): Promise<void> {
+  checkLease(lease, run.id);
   const { signals: _, ...rest } = run;
   const record: RunRecord = { ...rest, train: [], evals: [], lrChanges: [] }; // the points live in chunks
   const ops: Op[] = [(tx) => tx.objectStore('runs').put(record)];
@@ -206,25 +216,39 @@ export function saveRun(run: RunRecord, previous?: RunRecord): Promise<void> {
   return write(['runs', 'history'], `save run ${run.id}`, ops);
 }
 
-/** Every stored run with its whole history, oldest first. */
-export async function loadRuns(): Promise<RunRecord[]> {
-  const [runs, chunks] = await read(['runs', 'history'], 'read the saved runs', (tx) =>
-    Promise.all([tx.objectStore('runs').getAll(), tx.objectStore('history').getAll()]),
-  );
-  // Chunks come in key order: by run, kind, then index.
+/** Records joined with their history chunks (which come in key order: by run, kind, then index). */
+function withHistories(runs: RunRecord[], chunks: HistoryChunk[]): RunRecord[] {
   const byRun = new Map<string, Partial<Record<HistoryKind, unknown[]>>>();
   for (const c of chunks) {
     const h = byRun.get(c.runId) ?? {};
     byRun.set(c.runId, h);
     (h[c.kind] ??= []).push(...c.points);
   }
-  return runs
-    .map((r) => ({ ...r, ...(byRun.get(r.id) as Partial<RunRecord>) }))
-    .sort((a, b) => a.startedAt - b.startedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return runs.map((r) => ({ ...r, ...(byRun.get(r.id) as Partial<RunRecord>) }));
 }
 
-/** Deletes a run and its checkpoint together. */
-export function deleteRun(id: string): Promise<void> {
+/** Every stored run with its whole history, oldest first. */
+export async function loadRuns(): Promise<RunRecord[]> {
+  const [runs, chunks] = await read(['runs', 'history'], 'read the saved runs', (tx) =>
+    Promise.all([tx.objectStore('runs').getAll(), tx.objectStore('history').getAll()]),
+  );
+  return withHistories(runs, chunks).sort(
+    (a, b) => a.startedAt - b.startedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+  );
+}
+
+/** One stored run with its whole history, or undefined. */
+export async function loadRun(id: string): Promise<RunRecord | undefined> {
+  const [run, chunks] = await read(['runs', 'history'], `read run ${id}`, (tx) =>
+    Promise.all([tx.objectStore('runs').get(id), tx.objectStore('history').getAll(runRange(id))]),
+  );
+  return run && withHistories([run], chunks)[0];
+}
+
+/** Deletes a run and its checkpoint together, holding the run's lock. */
+export async function deleteRun(lease: RunLease): Promise<void> {
+  const id = lease.runId;
+  checkLease(lease, id);
   return write(['runs', 'history', 'checkpoints', 'checkpointMeta'], `delete run ${id}`, [
     (tx) => tx.objectStore('runs').delete(id),
     (tx) => tx.objectStore('history').delete(runRange(id)),

@@ -12,6 +12,7 @@ import { labExperiment, rowConfig } from '../experiment/lab';
 import type { LabId } from '../experiment/labIds';
 import type { Config, ConfigKey } from '../experiment/schema';
 import type { EngineClient } from '../worker/client';
+import type { RunLocks } from '../persist/runLocks';
 import { chooseEntry } from '../data/catalog';
 import type { BackendReport, DatasetLoad } from '../worker/protocol';
 import {
@@ -78,7 +79,13 @@ export interface PlaygroundState {
   /** What the engine worker holds of the chosen dataset. */
   engineDataset: EngineDataset | null;
   engine: EngineClient | null;
+  /** This browser's run locks: a run is trained, and written, by the one tab that holds its lock. */
+  locks: RunLocks | null;
   runs: RunRecord[];
+  /** Runs this tab trains: it holds their locks until their final record is saved. */
+  owned: Record<string, true>;
+  /** Runs another tab holds the lock of (it trains them): shown live here, never resumed, deleted or written. */
+  elsewhere: Record<string, true>;
   /** Colour of the next run; counts every run ever started so a deleted run's colour is not reused at once. */
   nextColor: number;
   chart: ChartOptions;
@@ -119,8 +126,11 @@ export interface PlaygroundState {
   loadRunConfig(id: string): void;
   /** Loads a run's config and starts it again; returns why not when it cannot start. */
   rerun(id: string): string | null;
-  /** Continues an ended or interrupted run from its last checkpoint; returns why not when it cannot. */
-  resumeFromCheckpoint(id: string): string | null;
+  /**
+   * Continues an ended or interrupted run from its last checkpoint, once this tab holds its lock; resolves to why
+   * not when it cannot (another tab got there first, say).
+   */
+  resumeFromCheckpoint(id: string): Promise<string | null>;
   /** Adds runs read from an export (history only: they cannot resume). */
   importRuns(runs: RunRecord[]): void;
   /** Shows a lab experiment (or none) and queues its rows × seeds, replacing what was queued. */
@@ -139,6 +149,11 @@ export interface PlaygroundState {
   setChart(change: Partial<ChartOptions>): void;
 }
 
+/** Whether a run trains in this tab (runs of other tabs do not stop this one from starting another). */
+export function trainingHere(s: Pick<PlaygroundState, 'runs' | 'elsewhere'>): boolean {
+  return s.runs.some((r) => ACTIVE.includes(r.status) && !s.elsewhere[r.id]);
+}
+
 export function createPlaygroundStore(initial: Config) {
   return create<PlaygroundState>()((set, get) => {
     const refuse = (why: string) => {
@@ -147,9 +162,9 @@ export function createPlaygroundStore(initial: Config) {
     };
     /** What training `config` needs now (the worker, no other run active, its dataset), or why it cannot. */
     const startable = (config: Config): { engine: EngineClient; where: DatasetEntry['where'] } | { why: string } => {
-      const { engine, datasets, runs } = get();
+      const { engine, datasets } = get();
       if (!engine) return { why: 'the engine worker is not running' };
-      if (runs.some((r) => ACTIVE.includes(r.status))) return { why: 'a run is already in progress' };
+      if (trainingHere(get())) return { why: 'a run is already in progress' };
       const entry = chooseEntry(datasets, config.dataset);
       if (!entry) return { why: `${config.dataset} is not available` };
       return { engine, where: entry.where };
@@ -175,8 +190,13 @@ export function createPlaygroundStore(initial: Config) {
       };
       set({ runs: [...runs, run], nextColor: nextColor + 1, startProblem: null, autostartPending: false });
       ready.engine.send({ type: 'start-run', runId: id, config, where: ready.where });
+      // A new id: no other tab can hold its lock, so the claim is granted as soon as the browser answers.
+      void get()
+        .locks?.claim(id)
+        .then((lease) => lease && own(id));
       return null;
     };
+    const own = (id: string) => set({ owned: { ...get().owned, [id]: true } });
 
     return {
       config: initial,
@@ -187,7 +207,10 @@ export function createPlaygroundStore(initial: Config) {
       importState: { status: 'idle' },
       engineDataset: null,
       engine: null,
+      locks: null,
       runs: [],
+      owned: {},
+      elsewhere: {},
       nextColor: 0,
       chart: { logLoss: false, smoothing: 0 },
       startProblem: null,
@@ -251,8 +274,8 @@ export function createPlaygroundStore(initial: Config) {
       stopQueue: () => set({ queueRunning: false }),
       clearQueue: () => set({ queue: [], queueRunning: false }),
       startNextQueued: () => {
-        const { queue, queueRunning, runs } = get();
-        if (!queueRunning || runs.some((r) => ACTIVE.includes(r.status))) return;
+        const { queue, queueRunning } = get();
+        if (!queueRunning || trainingHere(get())) return;
         const [next, ...rest] = queue;
         if (!next) return set({ queueRunning: false });
         set({ queue: rest });
@@ -265,7 +288,10 @@ export function createPlaygroundStore(initial: Config) {
       setRunLr: (lr) => get().engine?.send({ type: 'set-lr', lr }),
       updateRun: (id, change) => set({ runs: get().runs.map((r) => (r.id === id ? { ...r, ...change(r) } : r)) }),
       setRunVisible: (id, visible) => get().updateRun(id, () => ({ visible })),
-      deleteRun: (id) => set({ runs: get().runs.filter((r) => r.id !== id || ACTIVE.includes(r.status)) }),
+      deleteRun: (id) => {
+        const { runs, elsewhere } = get();
+        set({ runs: runs.filter((r) => r.id !== id || ACTIVE.includes(r.status) || elsewhere[r.id]) });
+      },
       loadRunConfig: (id) => {
         const run = get().runs.find((r) => r.id === id);
         if (run) set({ config: run.config, adjustments: [] });
@@ -275,14 +301,29 @@ export function createPlaygroundStore(initial: Config) {
         return get().startRun();
       },
       setChart: (change) => set({ chart: { ...get().chart, ...change } }),
-      resumeFromCheckpoint: (id) => {
-        const run = get().runs.find((r) => r.id === id);
-        if (!run) return refuse('no such run');
-        if (!get().checkpoints[id]) return refuse('this run has no checkpoint in this browser');
-        const ready = startable(run.config);
-        if ('why' in ready) return refuse(ready.why);
+      resumeFromCheckpoint: async (id) => {
+        const check = () => {
+          const run = get().runs.find((r) => r.id === id);
+          if (!run) return { why: 'no such run' };
+          if (get().elsewhere[id]) return { why: 'this run is training in another tab' };
+          if (!get().checkpoints[id]) return { why: 'this run has no checkpoint in this browser' };
+          return startable(run.config);
+        };
+        const first = check();
+        if ('why' in first) return refuse(first.why);
+        // Two tabs may press Resume on the same interrupted run: the lock decides which one trains it.
+        const locks = get().locks;
+        const lease = locks ? await locks.claim(id) : null;
+        if (locks && !lease) return refuse('this run is training in another tab');
+        const ready = check();
+        if ('why' in ready) {
+          lease?.release();
+          return refuse(ready.why);
+        }
+        const run = get().runs.find((r) => r.id === id)!;
         get().updateRun(id, () => ({ status: 'starting', message: undefined, warning: undefined }));
         set({ startProblem: null });
+        if (lease) own(id);
         ready.engine.send({ type: 'start-run', runId: id, config: run.config, where: ready.where, resume: true });
         return null;
       },

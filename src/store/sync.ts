@@ -5,8 +5,8 @@
 import { chooseEntry, fetchCatalog } from '../data/catalog';
 import { parseQuery, toQuery } from '../experiment/codec';
 import type { EngineClient } from '../worker/client';
-import { ACTIVE } from '../experiment/record';
-import type { PlaygroundStore } from './playground';
+import type { WorkerToPage } from '../worker/protocol';
+import { trainingHere, type PlaygroundStore } from './playground';
 
 export function linkFor(query: string, loc: Pick<Location, 'pathname' | 'hash'> = location): string {
   return `${loc.pathname}${query ? `?${query}` : ''}${loc.hash}`;
@@ -31,6 +31,46 @@ export function syncWithAddressBar(store: PlaygroundStore): () => void {
 /** Re-reads the catalog (server index, this browser's imports). */
 export async function refreshCatalog(store: PlaygroundStore): Promise<void> {
   store.getState().setDatasets(await fetchCatalog());
+}
+
+/** What a worker says about one of its runs. */
+export type RunMessage = Extract<WorkerToPage, { runId: string }>;
+
+/** Applies what a worker said about a run (this tab's worker, or the worker of the tab that trains it) to the store. */
+export function applyRunMessage(store: PlaygroundStore, m: RunMessage): void {
+  const state = store.getState();
+  switch (m.type) {
+    case 'run-status':
+      state.updateRun(m.runId, () => ({
+        status: m.status,
+        ...(m.info && { info: m.info }),
+        ...(m.message && { message: m.message }),
+      }));
+      break;
+    case 'run-train':
+      state.updateRun(m.runId, (r) => ({ train: [...r.train, m.point] }));
+      break;
+    case 'run-eval':
+      state.updateRun(m.runId, (r) => ({ evals: [...r.evals, m.point] }));
+      break;
+    case 'run-lr':
+      state.updateRun(m.runId, (r) => ({ lrChanges: [...r.lrChanges, { iter: m.iter, lr: m.lr }] }));
+      break;
+    case 'run-resumed':
+      // The run continues from its checkpoint, whose history is the run's up to there: what the page recorded
+      // after it is redone, and what it failed to save before closing comes back.
+      state.updateRun(m.runId, () => ({ ...m.history }));
+      break;
+    case 'run-checkpoint':
+      store.setState({ checkpoints: { ...state.checkpoints, [m.runId]: m.checkpoint } });
+      break;
+    case 'run-signal':
+      state.updateRun(m.runId, (r) => ({ signals: [...(r.signals ?? []), m.point] }));
+      break;
+    case 'run-warning':
+      state.updateRun(m.runId, () => ({ warning: m.message }));
+      break;
+  }
 }
 
 /**
@@ -85,33 +125,6 @@ export function syncWithEngine(store: PlaygroundStore, engine: EngineClient): ()
       case 'import-failed':
         store.setState({ importState: { status: 'failed', message: m.message } });
         break;
-      case 'run-status':
-        state.updateRun(m.runId, () => ({
-          status: m.status,
-          ...(m.info && { info: m.info }),
-          ...(m.message && { message: m.message }),
-        }));
-        break;
-      case 'run-train':
-        state.updateRun(m.runId, (r) => ({ train: [...r.train, m.point] }));
-        break;
-      case 'run-eval':
-        state.updateRun(m.runId, (r) => ({ evals: [...r.evals, m.point] }));
-        break;
-      case 'run-lr':
-        state.updateRun(m.runId, (r) => ({ lrChanges: [...r.lrChanges, { iter: m.iter, lr: m.lr }] }));
-        break;
-      case 'run-resumed':
-        // The run continues from its checkpoint, whose history is the run's up to there: what the page recorded
-        // after it is redone, and what it failed to save before closing comes back.
-        state.updateRun(m.runId, () => ({ ...m.history }));
-        break;
-      case 'run-checkpoint':
-        store.setState({ checkpoints: { ...state.checkpoints, [m.runId]: m.checkpoint } });
-        break;
-      case 'run-signal':
-        state.updateRun(m.runId, (r) => ({ signals: [...(r.signals ?? []), m.point] }));
-        break;
       case 'signal-result':
       case 'signal-failed':
         store.setState({
@@ -124,9 +137,8 @@ export function syncWithEngine(store: PlaygroundStore, engine: EngineClient): ()
           ),
         });
         break;
-      case 'run-warning':
-        state.updateRun(m.runId, () => ({ warning: m.message }));
-        break;
+      default:
+        if ('runId' in m) applyRunMessage(store, m);
     }
   });
   // autostart=1: start once the backend answered and the dataset list is known, exactly as the Start button would.
@@ -147,7 +159,7 @@ export function syncWithEngine(store: PlaygroundStore, engine: EngineClient): ()
   const offStore = store.subscribe((s, prev) => {
     if (s.autostartPending && (s.backend !== prev.backend || s.datasets !== prev.datasets)) autostart();
     // The queue moves on whenever the active run ends.
-    if (s.queueRunning && s.runs !== prev.runs && !s.runs.some((r) => ACTIVE.includes(r.status))) s.startNextQueued();
+    if (s.queueRunning && s.runs !== prev.runs && !trainingHere(s)) s.startNextQueued();
     if (s.config.backend !== prev.config.backend) initBackend(s.config.backend);
     if (
       s.config.dataset !== prev.config.dataset ||

@@ -55,7 +55,9 @@ export function RunPanel() {
   const seedCount = Number(seeds);
   const seedsOk = Number.isInteger(seedCount) && seedCount >= 2 && seedCount <= MAX_SEEDS;
   const [lr, setLr] = useState('');
-  const run = runs.at(-1);
+  // This tab's latest run: a run training in another tab is controlled there (the run list shows it live).
+  const elsewhere = usePlayground((s) => s.elsewhere);
+  const run = runs.findLast((r) => !elsewhere[r.id]);
   const active = run !== undefined && ACTIVE.includes(run.status);
   const available = datasets?.some((d) => d.dataset === config.dataset) ?? false;
   const last = run?.train.at(-1);

@@ -7,6 +7,7 @@ import { toQuery } from '../experiment/codec';
 import { runLabel } from '../experiment/label';
 import { ACTIVE, type RunRecord } from '../experiment/record';
 import { usePlayground } from '../store';
+import { trainingHere } from '../store/playground';
 import { linkFor } from '../store/sync';
 import { download } from './download';
 import { duration, fmt } from './format';
@@ -31,14 +32,16 @@ function RunRow({ run }: { run: RunRecord }) {
   const { setRunVisible, deleteRun, loadRunConfig, rerun, resumeFromCheckpoint } = usePlayground.getState();
   const checkpoint = usePlayground((s) => s.checkpoints[run.id]);
   const [problem, setProblem] = useState<string | null>(null);
-  const anyActive = usePlayground((s) => s.runs.some((r) => ACTIVE.includes(r.status)));
+  const anyActive = usePlayground(trainingHere);
+  // Another tab trains it: shown live here, but only that tab may resume, stop or delete it.
+  const elsewhere = usePlayground((s) => s.elsewhere[run.id] === true);
   const active = ACTIVE.includes(run.status);
   const label = runLabel(run.config);
   const best = run.evals.length ? Math.min(...run.evals.map((e) => e.testError)) : undefined;
   const last = run.train.at(-1);
   const href = linkFor(toQuery(run.config));
   return (
-    <tr data-testid="run-row" data-status={run.status}>
+    <tr data-testid="run-row" data-status={run.status} data-elsewhere={elsewhere || undefined}>
       <td>
         <input
           type="checkbox"
@@ -92,7 +95,7 @@ function RunRow({ run }: { run: RunRecord }) {
               </button>
               <button
                 type="button"
-                disabled={active}
+                disabled={active || elsewhere}
                 aria-label={`Delete the checkpoint of ${label}`}
                 onClick={() =>
                   deleteCheckpoint(run.id)
@@ -114,15 +117,18 @@ function RunRow({ run }: { run: RunRecord }) {
           </small>
         )}
       </td>
-      <td className={`status-${run.status}`} title={run.message}>
-        {run.status}
+      <td
+        className={`status-${run.status}`}
+        title={elsewhere ? 'This run trains in another tab of this browser; it updates here live.' : run.message}
+      >
+        {elsewhere && active ? `${run.status === 'paused' ? 'paused' : 'training'} in another tab` : run.status}
       </td>
       <td>{run.info?.backend ?? '—'}</td>
       <td className="num">{pct(best)}</td>
       <td className="num">{pct(run.evals.at(-1)?.testError)}</td>
       <td className="num">{last ? duration(last.elapsedMs) : '—'}</td>
       <td className="row-actions">
-        {canResume(run, checkpoint) && (
+        {canResume(run, checkpoint) && !elsewhere && (
           <button
             type="button"
             disabled={anyActive}
@@ -142,15 +148,17 @@ function RunRow({ run }: { run: RunRecord }) {
         >
           Re-run
         </button>
-        <button
-          type="button"
-          disabled={active}
-          onClick={() => deleteRun(run.id)}
-          aria-label={`Delete ${label}`}
-          title={active ? 'Stop the run first' : 'Remove this run and its curves'}
-        >
-          Delete
-        </button>
+        {!elsewhere && (
+          <button
+            type="button"
+            disabled={active}
+            onClick={() => deleteRun(run.id)}
+            aria-label={`Delete ${label}`}
+            title={active ? 'Stop the run first' : 'Remove this run and its curves'}
+          >
+            Delete
+          </button>
+        )}
       </td>
     </tr>
   );
