@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { CartesianGrid, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { CIFAR100_LAYOUT, CIFAR10_LAYOUT } from '../data/format';
 import { runLabel } from '../experiment/label';
@@ -6,7 +6,7 @@ import type { DatasetId } from '../experiment/schema';
 import { ACTIVE, type RunRecord } from '../experiment/record';
 import type { ChartOptions } from '../store/playground';
 import { usePlayground } from '../store';
-import { displaySeries, iterationTick, lossDomain, niceTicks, type XY } from './chartSeries';
+import { CHART_POINTS, displaySeries, iterationTick, lossDomain, niceTicks, type XY } from './chartSeries';
 
 /** Distinct on white and for the common colour-vision deficiencies (Okabe–Ito, then darker extras). */
 export const PALETTE = [
@@ -26,9 +26,6 @@ export const runColor = (r: RunRecord) => PALETTE[r.color % PALETTE.length]!;
 /** At most one redraw a second while runs stream in (the progress figures above update at every message). */
 const REDRAW_MS = 1000;
 
-/** Points drawn per curve: enough for a smooth line at any chart width, few enough to redraw in a few ms. */
-const MAX_POINTS = 250;
-
 // The full histories stay in the store; the drawn series are derived once per history and options.
 const cache = new WeakMap<object, Map<string, XY[]>>();
 function cached(history: object, key: string, make: () => XY[]): XY[] {
@@ -45,7 +42,7 @@ function lossSeries(r: RunRecord, o: ChartOptions): XY[] {
       r.train,
       (p) => p.iter,
       (p) => p.loss,
-      { smoothing: o.smoothing, log: o.logLoss, maxPoints: MAX_POINTS },
+      { smoothing: o.smoothing, log: o.logLoss, maxPoints: CHART_POINTS },
     ),
   );
 }
@@ -56,31 +53,38 @@ function errorSeries(r: RunRecord): XY[] {
       r.evals,
       (e) => e.iter,
       (e) => e.testError,
-      { smoothing: 0, log: false, maxPoints: MAX_POINTS },
+      { smoothing: 0, log: false, maxPoints: CHART_POINTS },
     ),
   );
 }
 
 /**
- * The value, updated at most once per `ms`: metric messages arrive several times a second per run, and a chart
- * redraw costs far more than reading them. The last value always lands (trailing update).
+ * The store's runs, taken at most once per `ms`: metric messages arrive several times a second per run, and a
+ * chart redraw costs far more than reading them. The chart subscribes here rather than to every change, so it does
+ * not even render in between. The last change always lands (trailing update).
  */
-function useThrottled<T>(value: T, ms: number): T {
-  const [shown, setShown] = useState(value);
-  const last = useRef(0);
+function useThrottledRuns(ms: number): RunRecord[] {
+  const [shown, setShown] = useState(() => usePlayground.getState().runs);
   useEffect(() => {
-    const wait = last.current + ms - performance.now();
-    if (wait <= 0) {
-      last.current = performance.now();
-      setShown(value);
-      return;
-    }
-    const t = setTimeout(() => {
-      last.current = performance.now();
-      setShown(value);
-    }, wait);
-    return () => clearTimeout(t);
-  }, [value, ms]);
+    let last = 0;
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const show = () => {
+      timer = null;
+      last = performance.now();
+      setShown(usePlayground.getState().runs);
+    };
+    show();
+    const off = usePlayground.subscribe((s, prev) => {
+      if (s.runs === prev.runs || timer) return;
+      const wait = last + ms - performance.now();
+      if (wait <= 0) show();
+      else timer = setTimeout(show, wait);
+    });
+    return () => {
+      off();
+      if (timer) clearTimeout(timer);
+    };
+  }, [ms]);
   return shown;
 }
 
@@ -137,10 +141,7 @@ function ChartControls() {
  * the left axis, test error (%) solid on the right, one colour per run.
  */
 export function RunsChart() {
-  const runs = useThrottled(
-    usePlayground((s) => s.runs),
-    REDRAW_MS,
-  );
+  const runs = useThrottledRuns(REDRAW_MS);
   const options = usePlayground((s) => s.chart);
   // The tooltip is a quarter of every redraw's cost: it exists only while the pointer is over the chart.
   const [pointer, setPointer] = useState(false);
@@ -165,6 +166,10 @@ export function RunsChart() {
   const xTicks = useMemo(() => niceTicks(xEnd), [xEnd]);
   const yDomain = useMemo(() => [lossLo, lossHi], [lossLo, lossHi]);
   const yTicks = useMemo(() => (options.logLoss ? undefined : niceTicks(lossHi)), [options.logLoss, lossHi]);
+  // Every render of the chart is counted on its element (data-renders), so a test can check the throttle.
+  const chartRef = useRef<HTMLDivElement>(null);
+  const renders = useRef(0);
+  useLayoutEffect(() => chartRef.current?.setAttribute('data-renders', String(++renders.current)));
 
   return (
     <section className="card chart-card" aria-labelledby="chart-title">
@@ -175,6 +180,7 @@ export function RunsChart() {
       {/* Mounted from the start, even empty: its first mount is the costliest render on the page, and it
           should not land on the main thread in the middle of training. */}
       <div
+        ref={chartRef}
         className="chart"
         data-testid="runs-chart"
         onPointerEnter={() => setPointer(true)}

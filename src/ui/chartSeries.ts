@@ -5,6 +5,9 @@
  * arrays here, not one object per point, which kept the garbage collector out of the redraw.
  */
 
+/** Points drawn per curve: enough for a smooth line at any chart width, few enough to redraw in a few ms. */
+export const CHART_POINTS = 250;
+
 export interface XY {
   x: number;
   y: number;
