@@ -33,3 +33,35 @@ export async function backendSettled(page: Page) {
 export function query(page: Page): string {
   return new URL(page.url()).search.replace(/^\?/, '');
 }
+
+export interface RunView {
+  id: string;
+  status: string;
+  train: { iter: number; loss: number }[];
+  evals: { iter: number; testError: number }[];
+}
+
+/** The page's runs and their checkpoints, as its store holds them (window.playground). */
+export const runsState = (page: Page) =>
+  page.evaluate(() => {
+    const s = (
+      window as unknown as {
+        playground: { getState(): { runs: RunView[]; checkpoints: Record<string, { iter: number; bytes: number }> } };
+      }
+    ).playground.getState();
+    return {
+      runs: s.runs.map((r) => ({ id: r.id, status: r.status, train: r.train, evals: r.evals })),
+      checkpoints: s.checkpoints,
+    };
+  });
+
+/** Waits until the page's first run has trained, and checkpointed, at least `iter` iterations. */
+export async function untilCheckpointed(page: Page, iter: number) {
+  await expect
+    .poll(async () => {
+      const s = await runsState(page);
+      const r = s.runs[0];
+      return r && s.checkpoints[r.id] ? Math.min(r.train.at(-1)?.iter ?? 0, s.checkpoints[r.id]!.iter) : 0;
+    })
+    .toBeGreaterThanOrEqual(iter);
+}

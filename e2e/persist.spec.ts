@@ -1,30 +1,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Page } from '@playwright/test';
-import { backendSettled, expect, SCREENSHOTS, test } from './fixtures';
+import { backendSettled, expect, runsState, SCREENSHOTS, test, untilCheckpointed } from './fixtures';
 
 // WASM: fast enough here to train 150 iterations in seconds; checkpoints every 0.6 s of training.
 const LINK =
   '/?dataset=synthetic&depth=8&batch=8&iters=150&evalEvery=50&testSubset=64&warmupIters=0&checkpointMinutes=0.01&backend=wasm';
-
-interface RunView {
-  id: string;
-  status: string;
-  train: { iter: number; loss: number }[];
-  evals: { iter: number; testError: number }[];
-}
-
-const state = (page: Page) =>
-  page.evaluate(() => {
-    const s = (
-      window as unknown as {
-        playground: { getState(): { runs: RunView[]; checkpoints: Record<string, { iter: number; bytes: number }> } };
-      }
-    ).playground.getState();
-    return {
-      runs: s.runs.map((r) => ({ id: r.id, status: r.status, train: r.train, evals: r.evals })),
-      checkpoints: s.checkpoints,
-    };
-  });
 
 async function downloadOf(page: Page, click: () => Promise<void>) {
   const [file] = await Promise.all([page.waitForEvent('download'), click()]);
@@ -41,20 +21,14 @@ test('a run survives a reload: interrupted, resumed from its checkpoint, finishe
   await backendSettled(page);
   await page.getByRole('button', { name: 'Start', exact: true }).click();
   // Mid-run: some points drawn and a checkpoint stored.
-  await expect
-    .poll(async () => {
-      const s = await state(page);
-      const r = s.runs[0];
-      return r && s.checkpoints[r.id] ? Math.min(r.train.at(-1)?.iter ?? 0, s.checkpoints[r.id]!.iter) : 0;
-    })
-    .toBeGreaterThanOrEqual(30);
+  await untilCheckpointed(page, 30);
   await page.waitForTimeout(1500); // the page writes a run's record about once a second
   await page.reload();
 
   const status = page.getByTestId('run-status');
   await expect(status).toContainText('interrupted');
   await expect(status).toContainText('Interrupted at iteration');
-  const back = await state(page);
+  const back = await runsState(page);
   expect(back.runs).toHaveLength(1);
   const run = back.runs[0]!;
   expect(run.status).toBe('interrupted');
@@ -71,7 +45,7 @@ test('a run survives a reload: interrupted, resumed from its checkpoint, finishe
   await backendSettled(page);
   await page.getByRole('button', { name: `Resume from iteration ${from}` }).click();
   await expect(status).toContainText('finished', { timeout: 180_000 });
-  const done = (await state(page)).runs[0]!;
+  const done = (await runsState(page)).runs[0]!;
   const iters = done.train.map((p) => p.iter);
   // One curve: strictly increasing iterations, through the checkpoint, to the end.
   expect(iters.every((it, i) => i === 0 || it > iters[i - 1]!)).toBe(true);
@@ -99,7 +73,7 @@ test('a run survives a reload: interrupted, resumed from its checkpoint, finishe
   // Import the JSON: the same curves come back.
   await page.locator('input[type=file][accept*="json"]').setInputFiles(json.path);
   await expect(page.getByText('Imported 1 run from')).toBeVisible();
-  const imported = (await state(page)).runs[0]!;
+  const imported = (await runsState(page)).runs[0]!;
   expect(imported.status).toBe('finished');
   expect(imported.train).toEqual(done.train);
   expect(imported.evals).toEqual(done.evals);
@@ -136,5 +110,5 @@ test('a finished run exports its weights in tfjs format; a bad import file is re
   writeFileSync(bad, '{"format":"something-else"}');
   await page.locator('input[type=file][accept*="json"]').setInputFiles(bad);
   await expect(page.getByRole('alert').filter({ hasText: 'not-runs.json was not imported' })).toBeVisible();
-  expect((await state(page)).runs).toHaveLength(1);
+  expect((await runsState(page)).runs).toHaveLength(1);
 });

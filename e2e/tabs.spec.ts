@@ -1,32 +1,8 @@
-import type { Page } from '@playwright/test';
-import { backendSettled, expect, SCREENSHOTS, test } from './fixtures';
+import { backendSettled, expect, runsState, SCREENSHOTS, test, untilCheckpointed } from './fixtures';
 
 // WASM: about 100 iterations in 10 s here; checkpoints every 0.6 s of training.
 const LINK =
   '/?dataset=synthetic&depth=8&batch=8&iters=300&evalEvery=100&testSubset=64&warmupIters=0&checkpointMinutes=0.01&backend=wasm';
-
-interface RunView {
-  id: string;
-  status: string;
-  train: { iter: number; loss: number }[];
-}
-
-const state = (page: Page) =>
-  page.evaluate(() => {
-    const s = (
-      window as unknown as {
-        playground: { getState(): { runs: RunView[]; checkpoints: Record<string, { iter: number }> } };
-      }
-    ).playground.getState();
-    return {
-      runs: s.runs.map((r) => ({
-        id: r.id,
-        status: r.status,
-        train: r.train.map(({ iter, loss }) => ({ iter, loss })),
-      })),
-      checkpoints: s.checkpoints,
-    };
-  });
 
 const increasing = (iters: number[]) => iters.every((it, i) => i === 0 || it > iters[i - 1]!);
 
@@ -38,13 +14,7 @@ test('a run belongs to the tab that trains it: another tab shows it live, and ta
   await a.goto(LINK);
   await backendSettled(a);
   await a.getByRole('button', { name: 'Start', exact: true }).click();
-  await expect
-    .poll(async () => {
-      const s = await state(a);
-      const r = s.runs[0];
-      return r && s.checkpoints[r.id] ? Math.min(r.train.at(-1)?.iter ?? 0, s.checkpoints[r.id]!.iter) : 0;
-    })
-    .toBeGreaterThanOrEqual(20);
+  await untilCheckpointed(a, 20);
 
   // Tab B: same browser, same storage. It shows A's run live, with neither Resume nor Delete.
   const b = await context.newPage();
@@ -71,19 +41,19 @@ test('a run belongs to the tab that trains it: another tab shows it live, and ta
   await b.locator('.results').screenshot({ path: `${SCREENSHOTS}/tab-b-live.png` });
 
   // A closes mid-run: B sees the run interrupted, with every point A had, and can resume it.
-  const before = (await state(a)).runs[0]!;
+  const before = (await runsState(a)).runs[0]!;
   expect(before.status).toBe('running');
   await a.close();
   await expect(row).toHaveAttribute('data-status', 'interrupted');
   await expect(row).not.toHaveAttribute('data-elsewhere', /.*/);
-  const interrupted = (await state(b)).runs[0]!;
+  const interrupted = (await runsState(b)).runs[0]!;
   expect(interrupted.train.slice(0, before.train.length)).toEqual(before.train); // no hole
   expect(increasing(interrupted.train.map((p) => p.iter))).toBe(true); // no duplicate
-  const from = (await state(b)).checkpoints[before.id]!.iter;
+  const from = (await runsState(b)).checkpoints[before.id]!.iter;
   await backendSettled(b);
   await row.getByRole('button', { name: /^Resume/ }).click();
   await expect(row).toHaveAttribute('data-status', 'finished', { timeout: 120_000 });
-  const done = (await state(b)).runs[0]!;
+  const done = (await runsState(b)).runs[0]!;
   const iters = done.train.map((p) => p.iter);
   expect(increasing(iters)).toBe(true);
   expect(iters.some((it) => it <= from) && iters.some((it) => it > from)).toBe(true);

@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { chromium } from '@playwright/test';
 import { CHROMIUM, CHROMIUM_ARGS } from '../e2e/browser';
-import { serveBuilt } from './serve';
+import { exitWhenDone, serveBuilt } from './serve';
 
 const fromArg = process.argv.indexOf('--from');
 const folder = resolve(fromArg > 0 ? process.argv[fromArg + 1]! : '../shared/data/cifar10');
@@ -80,10 +80,4 @@ async function main() {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    console.error(`error: ${(e as Error).message}`);
-    process.exit(1);
-  },
-);
+exitWhenDone(main());

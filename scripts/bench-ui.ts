@@ -14,7 +14,7 @@
 import { chromium, type Page } from '@playwright/test';
 import { CHROMIUM, CHROMIUM_ARGS } from '../e2e/browser';
 import { loadLongHistories, streamPoints } from '../e2e/history64k';
-import { serveBuilt } from './serve';
+import { exitWhenDone, serveBuilt } from './serve';
 
 const flag = (name: string) => process.argv.includes(name);
 const portArg = process.argv.indexOf('--port');
@@ -180,10 +180,4 @@ async function main() {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    console.error(`error: ${(e as Error).message}`);
-    process.exit(1);
-  },
-);
+exitWhenDone(main());

@@ -70,3 +70,14 @@ export async function serveBuilt(port: number): Promise<Served> {
   );
   return { url: `http://localhost:${port}`, close: () => server.close() };
 }
+
+/** Ends a tool when its work does: 0 when it resolves, 1 with the error's sentence when it fails. */
+export function exitWhenDone(work: Promise<void>): void {
+  work.then(
+    () => process.exit(0),
+    (e: unknown) => {
+      console.error(`error: ${(e as Error).message}`);
+      process.exit(1);
+    },
+  );
+}

@@ -43,7 +43,10 @@ def parser() -> argparse.ArgumentParser:
     src.add_argument("--link", help="the experiment: a query string or a page link (resolved by npm run summary)")
     src.add_argument("--plan", help="a plan saved with: npm run --silent summary -- '<link>' --plan > FILE")
     p.add_argument("--out", required=True, help="where the run JSON goes")
-    p.add_argument("--data", help="shards folder of npm run data (default: public/data/<dataset> of this checkout)")
+    p.add_argument(
+        "--data",
+        help="shards folder of npm run data (default: data/<dataset> of this checkout, or $PLAYGROUND_DATA_DIR/<dataset>)",
+    )
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="auto: CUDA when available")
     p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
     p.add_argument(
@@ -90,7 +93,8 @@ def main(argv=None) -> int:
     device = torch.device("cuda" if args.device != "cpu" and torch.cuda.is_available() else "cpu")
 
     config = plan["config"]
-    folder = args.data or os.path.join(REPO, "public", "data", config["dataset"])
+    data_dir = os.environ.get("PLAYGROUND_DATA_DIR") or os.path.join(REPO, "data")  # where npm run data writes
+    folder = args.data or os.path.join(data_dir, config["dataset"])
     try:
         data = load_dataset(folder, config["dataset"])
     except DataError as e:

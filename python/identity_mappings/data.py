@@ -92,7 +92,7 @@ def load_dataset(folder: str, expected: str) -> Dataset:
     path = os.path.join(folder, "manifest.json")
     if not os.path.isfile(path):
         raise DataError(
-            f"no manifest.json in {folder}: point --data at a folder written by npm run data (e.g. public/data/{expected})"
+            f"no manifest.json in {folder}: point --data at a folder written by npm run data (e.g. data/{expected})"
         )
     try:
         with open(path) as f:

@@ -1,43 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import type { DatasetEntry } from '../data/catalog';
 import { parseQuery } from '../experiment/codec';
 import { PRESETS } from '../experiment/presets';
-import type { EngineClient } from '../worker/client';
-import type { PageToWorker, WorkerToPage } from '../worker/protocol';
 import { createPlaygroundStore } from './playground';
 import { syncWithEngine } from './sync';
-
-const SYNTHETIC: DatasetEntry = {
-  dataset: 'synthetic',
-  trainImages: 10,
-  testImages: 2,
-  where: 'embedded',
-  missing: [],
-};
+import type { WorkerToPage } from '../worker/protocol';
+import { fakeEngine, SYNTHETIC } from './testing';
 
 /** A store wired to a fake worker that records what the page sends and lets the test answer. */
 function setup(link = 'dataset=synthetic&depth=8') {
-  const sent: PageToWorker[] = [];
-  const listeners = new Set<(m: WorkerToPage) => void>();
-  const engine: EngineClient = {
-    send: (m) => void sent.push(m),
-    terminate: () => {},
-    onMessage: (l) => {
-      listeners.add(l);
-      return () => listeners.delete(l);
-    },
-  };
+  const { engine, sent, reply, starts } = fakeEngine();
   const parsed = parseQuery(link);
   const store = createPlaygroundStore(parsed.config);
   store.getState().loadLink(parsed.config, parsed.problems, parsed.actions);
   syncWithEngine(store, engine);
-  const reply = (m: WorkerToPage) => listeners.forEach((l) => l(m));
   const backendReady = () =>
     reply({
       type: 'backend-ready',
       report: { requested: 'webgpu', active: 'webgpu', adapter: 'test', attempts: [], checkMs: 1 },
     });
-  const starts = () => sent.filter((m) => m.type === 'start-run');
   return { store, sent, reply, backendReady, starts };
 }
 

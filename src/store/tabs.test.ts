@@ -1,25 +1,16 @@
 import 'fake-indexeddb/auto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { DatasetEntry } from '../data/catalog';
 import { parseQuery } from '../experiment/codec';
 import type { TrainPoint } from '../experiment/record';
 import { loadRun, resetDbForTests, saveCheckpoint } from '../persist/db';
 import { RunLocks } from '../persist/runLocks';
 import { lockOrigin } from '../persist/testing';
-import type { EngineClient } from '../worker/client';
-import type { PageToWorker, WorkerToPage } from '../worker/protocol';
 import { syncWithDatabase } from './persistence';
 import { createPlaygroundStore } from './playground';
 import { syncWithEngine } from './sync';
 import { RUNS_CHANNEL, syncWithTabs } from './tabs';
+import { fakeEngine, SYNTHETIC } from './testing';
 
-const SYNTHETIC: DatasetEntry = {
-  dataset: 'synthetic',
-  trainImages: 10,
-  testImages: 2,
-  where: 'embedded',
-  missing: [],
-};
 const point = (iter: number): TrainPoint => ({
   iter,
   epoch: iter / 100,
@@ -37,16 +28,7 @@ const open: { close(): void }[] = [];
  * test answers for. Tabs share the fake IndexedDB, one origin's locks and Node's BroadcastChannel.
  */
 async function openTab(origin: Origin) {
-  const sent: PageToWorker[] = [];
-  const listeners = new Set<(m: WorkerToPage) => void>();
-  const engine: EngineClient = {
-    send: (m) => void sent.push(m),
-    terminate: () => {},
-    onMessage: (l) => {
-      listeners.add(l);
-      return () => listeners.delete(l);
-    },
-  };
+  const { engine, reply: worker, starts } = fakeEngine();
   const lockTab = origin.tab();
   const locks = new RunLocks(lockTab.locks);
   const { config } = parseQuery('dataset=synthetic&depth=8');
@@ -57,12 +39,11 @@ async function openTab(origin: Origin) {
   const offTabs = syncWithTabs(store, engine, channel);
   const offDb = await syncWithDatabase(store, locks, 20);
   store.getState().setDatasets([SYNTHETIC]);
-  const worker = (m: WorkerToPage) => listeners.forEach((l) => l(m));
   const tab = {
     store,
     s: () => store.getState(),
     worker,
-    starts: () => sent.filter((m) => m.type === 'start-run'),
+    starts,
     run: (id: string) => store.getState().runs.find((r) => r.id === id),
     /** Starts a run and waits until this tab holds its lock. */
     async start() {
