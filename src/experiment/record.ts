@@ -78,6 +78,39 @@ export interface SignalPoint {
   profile: SignalProfile;
 }
 
+/**
+ * The test images the error view shows: the first GALLERY_SIZE of the test set (fewer when the run evaluates
+ * fewer). The same images for every run on a dataset, so two runs compare image by image; their pixels never
+ * change, so a run stores them once, and each evaluation only what the network said about them.
+ */
+export const GALLERY_SIZE = 256;
+
+/** A run's gallery and what its evaluations count over: written once, at its first evaluation. */
+export interface Gallery {
+  /** The dataset's class names, indexed by label. */
+  classNames: string[];
+  /** Test images of each class among those every evaluation covers (counted from the labels). */
+  classCounts: number[];
+  /** True class of each gallery image, in test-set order. */
+  labels: number[];
+  /** Their pixels, 3072 bytes per image in CIFAR's planar layout (1024 R, 1024 G, 1024 B, rows of 32). */
+  pixels: Uint8Array;
+}
+
+/**
+ * What the network gets wrong at one evaluation, from the evaluation pass itself (no second pass): the confusion
+ * matrix over every test image evaluated, and its answer for each gallery image.
+ */
+export interface ErrorPoint {
+  iter: number;
+  /** classes × classes counts, row-major: row = true class, column = predicted class. */
+  confusion: number[];
+  /** Predicted class of each gallery image (Gallery.labels' order). */
+  predicted: number[];
+  /** The softmax probability of that prediction, 0–1, rounded to 3 decimals. */
+  confidence: number[];
+}
+
 export interface LrChange {
   iter: number;
   lr: number;
@@ -89,6 +122,7 @@ export interface RunHistory {
   evals: EvalPoint[];
   lrChanges: LrChange[];
   signals: SignalPoint[];
+  errors: ErrorPoint[];
 }
 
 /** A saved checkpoint, as the page lists it (the weights stay in IndexedDB). */
@@ -123,6 +157,10 @@ export interface RunRecord {
   lab?: RunLab;
   /** Per-unit forward/backward norms at the start and at each evaluation (absent in imported runs). */
   signals?: SignalPoint[];
+  /** What the network got wrong at each evaluation (absent in runs recorded before it was measured). */
+  errors?: ErrorPoint[];
+  /** The test images those evaluations describe (absent until the first evaluation). */
+  gallery?: Gallery;
   /** Index into the chart palette, fixed for the run's life so its colour never changes. */
   color: number;
 }

@@ -276,4 +276,47 @@ describe('long histories', () => {
     await remove('long');
     expect(await loadRuns()).toEqual([]);
   });
+
+  it("a run's errors are chunked small and its gallery is written once, beside the record", async () => {
+    const errors = (iter: number) => ({
+      iter,
+      confusion: Array.from({ length: 100 }, (_, i) => (i % 11 === 0 ? iter : 0)),
+      predicted: [1, 2, 3],
+      confidence: [0.5, 0.25, 1],
+    });
+    const gallery = {
+      classNames: Array.from({ length: 10 }, (_, i) => `class ${i}`),
+      classCounts: Array.from({ length: 10 }, () => 3),
+      labels: [1, 2, 4],
+      pixels: new Uint8Array(3 * 3072).map((_, i) => i % 251),
+    };
+    const first = run('err', 1, { errors: Array.from({ length: 40 }, (_, i) => errors(i + 1)), gallery });
+    await save(first);
+    const loaded = (await loadRuns())[0]!;
+    expect(loaded.errors).toEqual(first.errors);
+    expect(loaded.gallery).toEqual(gallery);
+    expect(loaded.gallery!.pixels).toBeInstanceOf(Uint8Array);
+
+    const grown = { ...first, errors: [...first.errors!, errors(41)], train: [...first.train] };
+    const puts: { kind?: string; index?: number; points?: unknown[] }[] = [];
+    const put = IDBObjectStore.prototype.put;
+    IDBObjectStore.prototype.put = function (this: IDBObjectStore, value: unknown, key?: IDBValidKey) {
+      puts.push(value as (typeof puts)[number]);
+      return put.call(this, value, key);
+    };
+    try {
+      await save(grown, first);
+    } finally {
+      IDBObjectStore.prototype.put = put;
+    }
+    // 16 points per errors chunk: the third (points 33…41) is rewritten; the gallery is not.
+    expect(puts.filter((v) => v.kind === 'errors').map((c) => [c.index, c.points!.length])).toEqual([[2, 9]]);
+    expect(puts.some((v) => v.kind === 'gallery')).toBe(false);
+    expect((await loadRuns())[0]!.errors).toEqual(grown.errors);
+
+    await remove('err');
+    expect(await loadRuns()).toEqual([]);
+    await save(run('plain', 1));
+    expect((await loadRuns())[0]).not.toHaveProperty('gallery');
+  });
 });

@@ -18,13 +18,25 @@ const VERSION = 2;
  * A run's histories are stored in chunks of CHUNK points beside its record, so saving a long run rewrites only
  * its newest chunk: a 64,000-point history is never cloned whole on the page's thread once a second.
  */
-export const HISTORY_KINDS = ['train', 'evals', 'lrChanges', 'signals'] as const;
+export const HISTORY_KINDS = ['train', 'evals', 'lrChanges', 'signals', 'errors'] as const;
 type HistoryKind = (typeof HISTORY_KINDS)[number];
 export const CHUNK = 1024;
+/**
+ * An error point holds a confusion matrix (100 counts on CIFAR-10, 10,000 on CIFAR-100) and the gallery's
+ * predictions: its chunks are small, so one evaluation rewrites at most ERRORS_CHUNK of them.
+ */
+export const ERRORS_CHUNK = 16;
+const chunkOf = (kind: HistoryKind) => (kind === 'errors' ? ERRORS_CHUNK : CHUNK);
+
+/**
+ * The gallery (its pixels: 256 test images, 786 KB) is the same at every evaluation: it sits in the history store
+ * as one chunk of its own kind, written when it changes (once per run), never with the once-a-second record.
+ */
+const GALLERY = 'gallery';
 
 interface HistoryChunk {
   runId: string;
-  kind: HistoryKind;
+  kind: HistoryKind | typeof GALLERY;
   index: number;
   points: unknown[];
 }
@@ -195,9 +207,17 @@ function checkLease(lease: RunLease, runId: string): void {
  */
 export async function saveRun(lease: RunLease, run: RunRecord, previous?: RunRecord): Promise<void> {
   checkLease(lease, run.id);
-  const { signals: _, ...rest } = run;
+  const { signals: _, errors: __, gallery, ...rest } = run;
   const record: RunRecord = { ...rest, train: [], evals: [], lrChanges: [] }; // the points live in chunks
   const ops: Op[] = [(tx) => tx.objectStore('runs').put(record)];
+  if (gallery !== previous?.gallery) {
+    const key: [string, string, number] = [run.id, GALLERY, 0];
+    ops.push((tx) =>
+      gallery
+        ? tx.objectStore('history').put({ runId: run.id, kind: GALLERY, index: 0, points: [gallery] })
+        : tx.objectStore('history').delete(key),
+    );
+  }
   for (const kind of HISTORY_KINDS) {
     const now = historyOf(run, kind);
     const before = previous ? historyOf(previous, kind) : null;
@@ -206,10 +226,11 @@ export async function saveRun(lease: RunLease, run: RunRecord, previous?: RunRec
       before !== null &&
       before.length <= now.length &&
       (before.length === 0 || now[before.length - 1] === before[before.length - 1]);
-    const from = grew ? Math.floor(before.length / CHUNK) : 0;
+    const size = chunkOf(kind);
+    const from = grew ? Math.floor(before.length / size) : 0;
     if (!grew) ops.push((tx) => tx.objectStore('history').delete(kindRange(run.id, kind)));
-    for (let index = from; index * CHUNK < now.length; index++) {
-      const points = now.slice(index * CHUNK, (index + 1) * CHUNK);
+    for (let index = from; index * size < now.length; index++) {
+      const points = now.slice(index * size, (index + 1) * size);
       ops.push((tx) => tx.objectStore('history').put({ runId: run.id, kind, index, points }));
     }
   }
@@ -218,11 +239,12 @@ export async function saveRun(lease: RunLease, run: RunRecord, previous?: RunRec
 
 /** Records joined with their history chunks (which come in key order: by run, kind, then index). */
 function withHistories(runs: RunRecord[], chunks: HistoryChunk[]): RunRecord[] {
-  const byRun = new Map<string, Partial<Record<HistoryKind, unknown[]>>>();
+  const byRun = new Map<string, Partial<Record<HistoryKind, unknown[]> & { gallery: unknown }>>();
   for (const c of chunks) {
     const h = byRun.get(c.runId) ?? {};
     byRun.set(c.runId, h);
-    (h[c.kind] ??= []).push(...c.points);
+    if (c.kind === GALLERY) h.gallery = c.points[0];
+    else (h[c.kind] ??= []).push(...c.points);
   }
   return runs.map((r) => ({ ...r, ...(byRun.get(r.id) as Partial<RunRecord>) }));
 }

@@ -183,6 +183,74 @@ describe('runsToJson / parseRunsJson', () => {
   });
 });
 
+describe("a run's errors and gallery", () => {
+  // Two gallery images, 10 classes: class 0 has 2 test images, class 1 has 1.
+  const withErrors = () =>
+    run('e', {
+      config: { ...defaults(), dataset: 'synthetic', depth: 8, iters: 20 },
+      errors: [10, 20].map((iter) => ({
+        iter,
+        confusion: Array.from({ length: 100 }, (_, i) => (i === 0 ? 1 : i === 1 ? 1 : i === 11 ? 1 : 0)),
+        predicted: [0, 1],
+        confidence: [0.9, 0.123],
+      })),
+      gallery: {
+        classNames: Array.from({ length: 10 }, (_, i) => `c${i}`),
+        classCounts: [2, 1, 0, 0, 0, 0, 0, 0, 0, 0],
+        labels: [0, 0],
+        pixels: new Uint8Array(2 * 3072).map((_, i) => (i * 7) % 256),
+      },
+    });
+
+  it('go into the export (pixels as base64, each array on one line) and come back whole', () => {
+    const r = withErrors();
+    const text = runsToJson([r]);
+    const file = JSON.parse(text);
+    expect(file.runs[0].history.errors).toHaveLength(2);
+    expect(typeof file.runs[0].gallery.pixels).toBe('string');
+    expect(text).toContain(`"confusion": [1,1,0,0`);
+    expect(text).toContain('"predicted": [0,1]');
+    expect(text.split('\n').length).toBeLessThan(120);
+    const back = parseRunsJson(text);
+    expect(back).toEqual({ ok: true, runs: [r] });
+    expect(back.ok && back.runs[0]!.gallery!.pixels).toBeInstanceOf(Uint8Array);
+  });
+
+  it('a run without them imports without them', () => {
+    const back = parseRunsJson(runsToJson([run('plain')]));
+    expect(back.ok && 'errors' in back.runs[0]! && 'gallery' in back.runs[0]!).toBe(false);
+  });
+
+  it('are refused, with the reason, where they disagree with the dataset or each other', () => {
+    const reason = (change: (f: { runs: Record<string, any>[] }) => void) => {
+      const f = JSON.parse(runsToJson([withErrors()]));
+      change(f);
+      const r = parseRunsJson(JSON.stringify(f));
+      return r.ok ? 'accepted' : r.reason;
+    };
+    expect(reason((f) => f.runs[0]!.history.errors[1].confusion.pop())).toBe(
+      'runs[0].history.errors[1].confusion: must hold 10×10 counts',
+    );
+    expect(reason((f) => (f.runs[0]!.history.errors[0].confusion[1] = 2))).toBe(
+      'runs[0].history.errors[0].confusion: row sums must equal gallery.classCounts',
+    );
+    expect(reason((f) => (f.runs[0]!.history.errors[0].predicted[0] = 10))).toBe(
+      'runs[0].history.errors[0].predicted: must be classes 0…9',
+    );
+    expect(reason((f) => f.runs[0]!.history.errors[0].confidence.pop())).toBe(
+      'runs[0].history.errors[0].confidence: must match predicted in length',
+    );
+    expect(reason((f) => (f.runs[0]!.history.errors[0].confidence[0] = 1.5))).toMatch(
+      /^runs\[0\]\.history\.errors\[0\]\.confidence\[0\]: /,
+    );
+    expect(reason((f) => (f.runs[0]!.gallery.pixels = 'not base64!'))).toBe('runs[0].gallery.pixels: must be base64');
+    expect(reason((f) => (f.runs[0]!.gallery.pixels = f.runs[0]!.gallery.pixels.slice(0, 4096)))).toBe(
+      'runs[0].gallery.pixels: must hold 2 images of 3072 bytes',
+    );
+    expect(reason((f) => f.runs[0]!.gallery.classNames.pop())).toBe('runs[0].gallery.classNames: must name 10 classes');
+  });
+});
+
 describe('parseRunsJson refuses bad input with a reason', () => {
   const good = () => JSON.parse(runsToJson([run('a'), run('b'), run('c')]));
   const reason = (input: unknown) => {

@@ -6,8 +6,16 @@
  */
 import { z } from 'zod';
 import { toQuery } from '../experiment/codec';
+import { CLASSES } from '../model/plan';
 import { BACKENDS, configSchema } from '../experiment/schema';
-import { EXTERNAL_BACKENDS, type RecordStatus, type RunInfo, type RunRecord } from '../experiment/record';
+import {
+  EXTERNAL_BACKENDS,
+  type ErrorPoint,
+  type Gallery,
+  type RecordStatus,
+  type RunInfo,
+  type RunRecord,
+} from '../experiment/record';
 
 export const RUNS_FORMAT = 'identity-mappings-runs';
 export const RUNS_VERSION = 1;
@@ -31,7 +39,7 @@ export const CSV_HEADER = [
 type CsvCell = string | number | undefined;
 
 /** RFC 4180: quote a field holding a comma, quote or line break, doubling its quotes. */
-function csvField(value: CsvCell): string {
+export function csvField(value: CsvCell): string {
   if (value === undefined) return '';
   const s = String(value);
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
@@ -87,6 +95,43 @@ export function encodeNonFinite(_key: string, value: unknown): unknown {
   return typeof value === 'number' && !Number.isFinite(value) ? String(value) : value;
 }
 
+/** Bytes as base64 (the gallery's pixels in the JSON export). */
+export function bytesToBase64(bytes: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+export function base64ToBytes(text: string): Uint8Array {
+  const s = atob(text); // throws on anything that is not base64
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}
+
+/**
+ * JSON.stringify with an indent, but every array of plain values (a confusion matrix, the gallery's
+ * predictions, milestones) on one line: indented one number a line, a CIFAR-100 run's matrices alone would run
+ * to 1.6 million lines.
+ */
+function stringifyCompactArrays(value: unknown, indent: number): string {
+  const nonce = Math.random().toString(36).slice(2);
+  const inline: string[] = [];
+  const text = JSON.stringify(
+    value,
+    (key, v: unknown) => {
+      const encoded = encodeNonFinite(key, v);
+      if (Array.isArray(encoded) && encoded.length > 0 && encoded.every((x) => typeof x !== 'object' || x === null)) {
+        inline.push(JSON.stringify(encoded, encodeNonFinite));
+        return `${nonce}:${inline.length - 1}`;
+      }
+      return encoded;
+    },
+    indent,
+  );
+  return text.replace(new RegExp(`"${nonce}:(\\d+)"`, 'g'), (_, i: string) => inline[Number(i)]!);
+}
+
 export function runsToJson(runs: RunRecord[], now: Date = new Date()): string {
   const file = {
     format: RUNS_FORMAT,
@@ -101,10 +146,11 @@ export function runsToJson(runs: RunRecord[], now: Date = new Date()): string {
       message: r.message,
       startedAt: r.startedAt,
       summary: summarizeRun(r),
-      history: { train: r.train, evals: r.evals, lrChanges: r.lrChanges },
+      history: { train: r.train, evals: r.evals, lrChanges: r.lrChanges, ...(r.errors && { errors: r.errors }) },
+      ...(r.gallery && { gallery: { ...r.gallery, pixels: bytesToBase64(r.gallery.pixels) } }),
     })),
   };
-  return JSON.stringify(file, encodeNonFinite, 2);
+  return stringifyCompactArrays(file, 2);
 }
 
 // --- import ---
@@ -159,15 +205,67 @@ const history = z.object({
   lrChanges: z.array(z.object({ iter, lr: metric })),
 });
 
-const exportedRun = z.object({
-  id: z.string().min(1, { error: 'must not be empty' }),
-  config: configSchema,
-  status: z.enum(STATUSES),
-  info: runInfo.optional(),
-  message: z.string().optional(),
-  startedAt: z.number(),
-  history,
+const count = z.number().int().nonnegative();
+const errorPoint: z.ZodType<ErrorPoint> = z.object({
+  iter,
+  confusion: z.array(count),
+  predicted: z.array(count),
+  confidence: z.array(z.number().min(0).max(1)),
 });
+const PIXEL_BYTES = 3072;
+const gallery = z.object({
+  classNames: z.array(z.string()),
+  classCounts: z.array(count),
+  labels: z.array(count),
+  pixels: z.string().transform((text, ctx) => {
+    try {
+      return base64ToBytes(text);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be base64' });
+      return z.NEVER;
+    }
+  }),
+});
+
+/** What a run's errors and gallery must agree on: its dataset's classes, and each other's sizes. */
+function checkErrors(
+  run: { config: { dataset: keyof typeof CLASSES }; history: { errors?: ErrorPoint[] }; gallery?: Gallery },
+  ctx: z.RefinementCtx,
+): void {
+  const k = CLASSES[run.config.dataset];
+  const problem = (path: PropertyKey[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+  const g = run.gallery;
+  if (g) {
+    if (g.classNames.length !== k) problem(['gallery', 'classNames'], `must name ${k} classes`);
+    if (g.classCounts.length !== k) problem(['gallery', 'classCounts'], `must count ${k} classes`);
+    if (g.labels.some((l) => l >= k)) problem(['gallery', 'labels'], `must be classes 0…${k - 1}`);
+    if (g.pixels.length !== g.labels.length * PIXEL_BYTES)
+      problem(['gallery', 'pixels'], `must hold ${g.labels.length} images of ${PIXEL_BYTES} bytes`);
+  }
+  (run.history.errors ?? []).forEach((e, i) => {
+    const at = (key: string) => ['history', 'errors', i, key];
+    if (e.confusion.length !== k * k) return problem(at('confusion'), `must hold ${k}×${k} counts`);
+    if (e.predicted.some((p) => p >= k)) problem(at('predicted'), `must be classes 0…${k - 1}`);
+    if (e.confidence.length !== e.predicted.length) problem(at('confidence'), 'must match predicted in length');
+    if (!g) return;
+    if (e.predicted.length !== g.labels.length) problem(at('predicted'), 'must match gallery.labels in length');
+    const rowsMatch = g.classCounts.every((n, c) => e.confusion.slice(c * k, c * k + k).reduce((a, b) => a + b) === n);
+    if (!rowsMatch) problem(at('confusion'), 'row sums must equal gallery.classCounts');
+  });
+}
+
+const exportedRun = z
+  .object({
+    id: z.string().min(1, { error: 'must not be empty' }),
+    config: configSchema,
+    status: z.enum(STATUSES),
+    info: runInfo.optional(),
+    message: z.string().optional(),
+    startedAt: z.number(),
+    history: history.extend({ errors: z.array(errorPoint).optional() }),
+    gallery: gallery.optional(),
+  })
+  .superRefine(checkErrors);
 
 const exportFile = z.object({
   runs: z.array(exportedRun).superRefine((runs, ctx) => {
@@ -306,6 +404,8 @@ export function parseRunsJson(text: string, now: number = Date.now()): ParsedRun
       color: 0,
     };
     if (r.info) run.info = r.info;
+    if (r.history.errors) run.errors = r.history.errors;
+    if (r.gallery) run.gallery = r.gallery;
     if (r.message !== undefined) run.message = r.message;
     return run;
   });

@@ -51,7 +51,10 @@ export function applyRunMessage(store: PlaygroundStore, m: RunMessage): void {
       state.updateRun(m.runId, (r) => ({ train: [...r.train, m.point] }));
       break;
     case 'run-eval':
-      state.updateRun(m.runId, (r) => ({ evals: [...r.evals, m.point] }));
+      state.updateRun(m.runId, (r) => ({ evals: [...r.evals, m.point], errors: [...(r.errors ?? []), m.errors] }));
+      break;
+    case 'run-gallery':
+      state.updateRun(m.runId, () => ({ gallery: m.gallery }));
       break;
     case 'run-lr':
       state.updateRun(m.runId, (r) => ({ lrChanges: [...r.lrChanges, { iter: m.iter, lr: m.lr }] }));

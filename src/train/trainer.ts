@@ -21,6 +21,8 @@ import {
 import { createRng, deriveSeed } from '../data/rng';
 import type { Config } from '../experiment/schema';
 import { buildNetwork, type Network } from '../model/network';
+import { GALLERY_SIZE } from '../experiment/record';
+import { confusionMatrix } from './errors';
 import { Sgd } from './optimizer';
 import { lrAt, type LrOverride } from './schedule';
 
@@ -28,6 +30,11 @@ export interface Evaluation {
   testError: number;
   testLoss: number;
   images: number;
+  /** classes × classes counts over the images evaluated: row = true class, column = predicted class. */
+  confusion: number[];
+  /** Predicted class and its softmax probability for the first min(GALLERY_SIZE, images) test images. */
+  predicted: number[];
+  confidence: number[];
 }
 
 export class Trainer {
@@ -104,32 +111,62 @@ export class Trainer {
     return v!;
   }
 
-  /** Test error (%) and mean loss on the test set (or testSubset), in inference mode, without augmentation. */
+  /**
+   * Test error (%) and mean loss on the test set (or testSubset), in inference mode, without augmentation; and
+   * from the same pass, what it gets wrong: every image's predicted class (for the confusion matrix) and, for the
+   * gallery's first test images, the probability of that prediction.
+   */
   async evaluate(batchSize = Math.min(500, Math.max(this.config.batch, 100))): Promise<Evaluation> {
     const test = this.data.test;
+    const classes = this.net.plan.classes;
     let wrong = tf.scalar(0);
     let lossSum = tf.scalar(0);
+    const predictions: tf.Tensor[] = [];
+    const galleryProbs: tf.Tensor[] = [];
+    const labelsSeen: Int32Array[] = [];
     let images = 0;
     for (const { start, end } of testBatches(test, batchSize, this.config.testSubset)) {
       const { pixels, labels } = gatherBatch(test, rangeIndices(start, end));
       const n = end - start;
-      const [w, l] = tf.tidy(() => {
+      const inGallery = Math.max(0, Math.min(GALLERY_SIZE, end) - start);
+      const [w, l, predicted, prob] = tf.tidy(() => {
         const logits = this.net.forward(toNormalizedImages(pixels, n, this.data.normalization), { training: false });
-        const y = labelsTensor(labels, this.net.plan.classes);
-        const miss = tf.sum(tf.cast(tf.notEqual(tf.argMax(logits, 1), tf.tensor1d(labels, 'int32')), 'float32'));
+        const y = labelsTensor(labels, classes);
+        const predicted = tf.argMax(logits, 1);
+        const miss = tf.sum(tf.cast(tf.notEqual(predicted, tf.tensor1d(labels, 'int32')), 'float32'));
         const loss = tf.mul(tf.losses.softmaxCrossEntropy(y, logits), n);
-        return [tf.add(wrong, miss), tf.add(lossSum, loss)];
+        const prob = inGallery > 0 ? tf.max(tf.softmax(tf.slice(logits, [0, 0], [inGallery, classes])), 1) : null;
+        return [tf.add(wrong, miss), tf.add(lossSum, loss), predicted, ...(prob ? [prob] : [])];
       });
       wrong.dispose();
       lossSum.dispose();
       [wrong, lossSum] = [w!, l!];
+      predictions.push(predicted!);
+      if (prob) galleryProbs.push(prob);
+      labelsSeen.push(labels);
       images += n;
     }
-    // One readback for the whole pass.
-    const [miss, loss] = await Promise.all([wrong.data(), lossSum.data()]);
-    wrong.dispose();
-    lossSum.dispose();
-    return { testError: (100 * miss[0]!) / images, testLoss: loss[0]! / images, images };
+    // One readback for the whole pass: the two sums, every prediction, the gallery's probabilities.
+    const predictedAll = tf.concat(predictions);
+    const probsAll = galleryProbs.length > 0 ? tf.concat(galleryProbs) : tf.zeros([0]);
+    tf.dispose([...predictions, ...galleryProbs]);
+    const [miss, loss, predictedValues, probValues] = await Promise.all([
+      wrong.data(),
+      lossSum.data(),
+      predictedAll.data(),
+      probsAll.data(),
+    ]);
+    tf.dispose([wrong, lossSum, predictedAll, probsAll]);
+    const labels = new Int32Array(images);
+    labelsSeen.reduce((offset, l) => (labels.set(l, offset), offset + l.length), 0);
+    return {
+      testError: (100 * miss[0]!) / images,
+      testLoss: loss[0]! / images,
+      images,
+      confusion: confusionMatrix(labels, predictedValues, classes),
+      predicted: Array.from(predictedValues.subarray(0, probValues.length)),
+      confidence: Array.from(probValues, (p) => Math.round(p * 1000) / 1000),
+    };
   }
 
   dispose(): void {

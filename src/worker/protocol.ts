@@ -8,7 +8,9 @@ import type { BackendName, Config, DatasetId } from '../experiment/schema';
 import type {
   BackendAttempt,
   CheckpointInfo,
+  ErrorPoint,
   EvalPoint,
+  Gallery,
   RunHistory,
   RunInfo,
   RunStatus,
@@ -67,7 +69,10 @@ export type WorkerToPage =
   | { type: 'import-failed'; message: string; code: DataErrorCode | 'other' }
   | { type: 'run-status'; runId: string; status: RunStatus; info?: RunInfo; message?: string }
   | { type: 'run-train'; runId: string; point: TrainPoint }
-  | { type: 'run-eval'; runId: string; point: EvalPoint }
+  /** An evaluation, with what the network got wrong in it. */
+  | { type: 'run-eval'; runId: string; point: EvalPoint; errors: ErrorPoint }
+  /** The test images the run's errors describe, with the class counts: once per run, before its first run-eval. */
+  | { type: 'run-gallery'; runId: string; gallery: Gallery }
   | { type: 'run-lr'; runId: string; iter: number; lr: number }
   /**
    * A resumed run restarts at its checkpoint, which carries the run's metrics up to that iteration: they replace

@@ -9,6 +9,7 @@ import { summarizePlan } from '../model/plan';
 import { signalOnTestBatch } from '../train/signalBatch';
 import { loadCheckpoint, saveCheckpoint } from '../persist/db';
 import { captureCheckpoint, checkpointBytes, restoreCheckpoint, type Checkpoint } from '../train/checkpoint';
+import { galleryOf } from '../train/errors';
 import { Trainer } from '../train/trainer';
 import { selectBackend, webgpuLost, webgpuLostWithin } from './backends';
 import type { RunHistory, RunStatus } from '../experiment/record';
@@ -32,7 +33,7 @@ export class Run {
   private wake: (() => void) | null = null;
   private pendingLr: number | null = null;
   /** Everything this run has sent, kept for its checkpoints. */
-  private history: RunHistory = { train: [], evals: [], lrChanges: [], signals: [] };
+  private history: RunHistory = { train: [], evals: [], lrChanges: [], signals: [], errors: [] };
 
   constructor(
     readonly runId: string,
@@ -78,8 +79,9 @@ export class Run {
         if (!saved) throw new Error('no checkpoint of this run is stored in this browser, so it cannot resume');
         restoreCheckpoint(trainer, saved);
         elapsedBefore = saved.elapsedMs;
-        this.history = saved.history;
-        this.post({ type: 'run-resumed', runId: this.runId, iter: trainer.iter, history: saved.history });
+        // Checkpoints written before errors were recorded have none.
+        this.history = { ...saved.history, errors: saved.history.errors ?? [] };
+        this.post({ type: 'run-resumed', runId: this.runId, iter: trainer.iter, history: this.history });
       }
       this.post({
         type: 'run-status',
@@ -112,6 +114,7 @@ export class Run {
             evals: h.evals.slice(),
             lrChanges: h.lrChanges.slice(),
             signals: h.signals.slice(),
+            errors: h.errors.slice(),
           },
         };
         try {
@@ -148,8 +151,14 @@ export class Run {
         this.history.signals.push(point);
         this.post({ type: 'run-signal', runId: this.runId, point });
       };
+      // The gallery's images and the class counts never change during a run: sent once, before its first errors.
+      let gallerySent = false;
       const evaluate = async () => {
         const e = await trainer!.evaluate();
+        if (!gallerySent) {
+          this.post({ type: 'run-gallery', runId: this.runId, gallery: galleryOf(data, c.testSubset) });
+          gallerySent = true;
+        }
         const point = {
           iter: trainer!.iter,
           epoch: trainer!.epoch,
@@ -158,8 +167,10 @@ export class Run {
           tensors: tf.memory().numTensors,
           elapsedMs: performance.now() - t0,
         };
+        const errors = { iter: point.iter, confusion: e.confusion, predicted: e.predicted, confidence: e.confidence };
         this.history.evals.push(point);
-        this.post({ type: 'run-eval', runId: this.runId, point });
+        this.history.errors.push(errors);
+        this.post({ type: 'run-eval', runId: this.runId, point, errors });
         await signal();
       };
 
