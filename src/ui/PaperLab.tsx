@@ -1,37 +1,45 @@
-import { useMemo } from 'react';
-import { toQuery } from '../experiment/codec';
-import { experimentKey, FAIL_ABOVE, LAB, labExperiment, rowConfig, seedStats, type SeedStats } from '../experiment/lab';
+import { useMemo, useState } from 'react';
+import { experimentKey, LAB, labExperiment } from '../experiment/lab';
 import { LAB_IDS, MAX_SEEDS, type LabId } from '../experiment/labIds';
-import type { DatasetId } from '../experiment/schema';
-import { ACTIVE, type RunRecord } from '../experiment/record';
 import { usePlayground } from '../store';
 import { linkFor } from '../store/sync';
-import { fmt } from './format';
-
-const pct = (v: number) => `${fmt(v, 2)}%`;
+import { LAB_HEADER, labCsv, labMarkdown, labRowConfigs, labTableRows } from './labTable';
 
 /**
- * The paper's way of reporting: a number, or "fail" above 20% (its rule for CIFAR-10, Table 1; CIFAR-100's
- * errors are all above 20% and are reported as numbers).
+ * Copies the table as Markdown or CSV (the cells the page shows). Where the clipboard is refused, the text is
+ * shown selected instead, to copy by hand.
  */
-function errorText(v: number | null, dataset: DatasetId = 'cifar10'): string {
-  if (v === null) return 'fail';
-  return dataset !== 'cifar100' && v > FAIL_ABOVE ? `fail (${pct(v)})` : pct(v);
-}
-
-/** A run's result: its last evaluation's test error (the paper reports the error at the end of training). */
-export function finalError(r: RunRecord): number | undefined {
-  return r.status === 'finished' ? r.evals.at(-1)?.testError : undefined;
-}
-
-/** "6.41% (6.50 ± 0.48, n = 5)": median, then mean ± std over seeds, as the paper's Table 4. */
-export function statsText(s: SeedStats, dataset: DatasetId): string {
-  const median = errorText(s.median, dataset);
-  return s.n === 1 ? median : `${median} (${fmt(s.mean, 2)} ± ${fmt(s.std, 2)}, n = ${s.n})`;
-}
-
-function rowRuns(runs: RunRecord[], key: string) {
-  return runs.filter((r) => experimentKey(r.config) === key);
+function CopyTable({ markdown, csv }: { markdown: () => string; csv: () => string }) {
+  const [state, setState] = useState<{ status: 'idle' } | { status: 'copied' | 'manual'; what: string; text: string }>({
+    status: 'idle',
+  });
+  const copy = async (what: string, text: string) => {
+    try {
+      await navigator.clipboard.writeText(text);
+      setState({ status: 'copied', what, text });
+    } catch {
+      setState({ status: 'manual', what, text });
+    }
+  };
+  return (
+    <div className="copy-table" data-testid="lab-copy">
+      <button type="button" onClick={() => void copy('Markdown', markdown())}>
+        Copy as Markdown
+      </button>
+      <button type="button" onClick={() => void copy('CSV', csv())}>
+        Copy as CSV
+      </button>
+      <span role="status" className="share-status">
+        {state.status === 'copied' && `Table copied as ${state.what}.`}
+      </span>
+      {state.status === 'manual' && (
+        <label className="share-manual">
+          The clipboard is not available here; copy the {state.what} by hand:
+          <textarea readOnly rows={6} value={state.text} onFocus={(e) => e.target.select()} autoFocus />
+        </label>
+      )}
+    </div>
+  );
 }
 
 /**
@@ -46,16 +54,10 @@ export function PaperLab() {
   const { openLab, runQueue, stopQueue, clearQueue, setRunVisible } = usePlayground.getState();
   const experiment = lab ? labExperiment(lab.id) : undefined;
   // Each row's config and key depend only on the lab view, not on the runs streaming in.
-  const rows = useMemo(
-    () =>
-      experiment && lab
-        ? experiment.rows.map((row) => {
-            const config = rowConfig(row, { quick: lab.quick, seed: 1 });
-            return { row, config, key: experimentKey(config) };
-          })
-        : [],
-    [experiment, lab],
-  );
+  const rows = useMemo(() => (experiment && lab ? labRowConfigs(experiment, lab.quick) : []), [experiment, lab]);
+  const cells = labTableRows(rows, runs, queue);
+  const header = LAB_HEADER(lab?.quick ?? false);
+  const absolute = (query: string) => `${location.origin}${linkFor(query)}`;
   const view = (change: Partial<NonNullable<typeof lab>>) =>
     openLab({ id: lab?.id ?? 'table1', quick: lab?.quick ?? false, seeds: lab?.seeds ?? 1, ...change });
 
@@ -147,39 +149,31 @@ export function PaperLab() {
             <table className="runs-table" data-testid="lab-table">
               <thead>
                 <tr>
-                  <th scope="col">Row</th>
-                  <th scope="col">Paper</th>
-                  <th scope="col">Ours{lab.quick ? ' (quick)' : ''}</th>
-                  <th scope="col">Runs</th>
+                  {header.map((h) => (
+                    <th key={h} scope="col">
+                      {h}
+                    </th>
+                  ))}
                 </tr>
               </thead>
               <tbody>
-                {rows.map(({ row, config, key }, i) => {
-                  const mine = rowRuns(runs, key);
-                  const stats = seedStats(mine.map(finalError).filter((v): v is number => v !== undefined));
-                  const active = mine.filter((r) => ACTIVE.includes(r.status)).length;
-                  const diverged = mine.filter((r) => r.status === 'diverged').length;
-                  const waiting = queue.filter((q) => experimentKey(q.config) === key).length;
-                  return (
-                    <tr key={i} data-testid="lab-row">
-                      <td>
-                        <a href={linkFor(toQuery(config))}>{row.label}</a>
-                      </td>
-                      <td className="num">{errorText(row.paper, config.dataset)}</td>
-                      <td className="num">
-                        {stats ? statsText(stats, config.dataset) : '—'}
-                        {diverged > 0 && ` · ${diverged} diverged (fail)`}
-                      </td>
-                      <td className="muted">
-                        {stats?.n ?? 0} done{active ? `, ${active} running` : ''}
-                        {waiting ? `, ${waiting} queued` : ''}
-                      </td>
-                    </tr>
-                  );
-                })}
+                {cells.map((c, i) => (
+                  <tr key={i} data-testid="lab-row">
+                    <td>
+                      <a href={linkFor(c.query)}>{c.label}</a>
+                    </td>
+                    <td className="num">{c.paper}</td>
+                    <td className="num">{c.ours}</td>
+                    <td className="muted">{c.runs}</td>
+                  </tr>
+                ))}
               </tbody>
             </table>
           </div>
+          <CopyTable
+            markdown={() => labMarkdown(header, cells, absolute)}
+            csv={() => labCsv(header, cells, absolute)}
+          />
         </>
       )}
     </section>

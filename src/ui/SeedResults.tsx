@@ -2,7 +2,7 @@ import { experimentKey, seedStats } from '../experiment/lab';
 import { runLabel } from '../experiment/label';
 import type { RunRecord } from '../experiment/record';
 import { usePlayground } from '../store';
-import { finalError, statsText } from './PaperLab';
+import { finalError, statsText } from './labTable';
 
 /**
  * Runs of one experiment with different seeds, summarised as the paper does (Table 4): the median final test
