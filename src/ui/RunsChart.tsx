@@ -6,6 +6,8 @@ import type { DatasetId } from '../experiment/schema';
 import { ACTIVE, type RunRecord } from '../experiment/record';
 import type { ChartOptions } from '../store/playground';
 import { usePlayground } from '../store';
+import { FigureDownloads } from './FigureDownloads';
+import type { FigureSpec } from './figure';
 import { CHART_POINTS, displaySeries, iterationTick, lossDomain, niceTicks, type XY } from './chartSeries';
 
 /** Distinct on white and for the common colour-vision deficiencies (Okabe–Ito, then darker extras). */
@@ -171,11 +173,23 @@ export function RunsChart() {
   const renders = useRef(0);
   useLayoutEffect(() => chartRef.current?.setAttribute('data-renders', String(++renders.current)));
 
+  const figure = (): FigureSpec | null => {
+    const svg = chartRef.current?.querySelector<SVGSVGElement>('svg.recharts-surface');
+    if (!svg || shown.length === 0) return null;
+    return {
+      title: 'Training curves',
+      panels: [{ svg }],
+      legend: shown.map((r) => ({ label: runLabel(r.config), color: runColor(r) })),
+      note: `dashed: training loss (left axis${options.logLoss ? ', log scale' : ''}${options.smoothing > 0 ? `, smoothed ${options.smoothing.toFixed(2)}` : ''}) · solid: test error, % (right axis)`,
+    };
+  };
+
   return (
-    <section className="card chart-card" aria-labelledby="chart-title">
+    <section className="card chart-card" aria-labelledby="chart-title" data-testid="chart-card">
       <div className="card-head">
         <h2 id="chart-title">Training curves</h2>
         <ChartControls />
+        <FigureDownloads name="training-curves" label="the training curves" spec={figure} />
       </div>
       {/* Mounted from the start, even empty: its first mount is the costliest render on the page, and it
           should not land on the main thread in the middle of training. */}
@@ -193,7 +207,7 @@ export function RunsChart() {
               : 'Every run is hidden. Tick a run in the list below to show it.'}
           </p>
         )}
-        <ResponsiveContainer width="100%" height={300}>
+        <ResponsiveContainer width="100%" height="100%">
           <LineChart margin={MARGIN}>
             <CartesianGrid stroke="#e5e7eb" />
             <XAxis

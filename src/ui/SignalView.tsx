@@ -1,9 +1,11 @@
-import { memo, useDeferredValue, useMemo, useState } from 'react';
+import { memo, useDeferredValue, useMemo, useRef, useState } from 'react';
 import { CartesianGrid, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { runLabel } from '../experiment/label';
 import type { SignalProfile } from '../model/signal';
 import { usePlayground } from '../store';
 import { PALETTE, runColor } from './RunsChart';
+import { FigureDownloads } from './FigureDownloads';
+import type { FigureSpec } from './figure';
 
 interface Curve {
   key: string;
@@ -124,6 +126,27 @@ export function SignalView() {
     [signature], // eslint-disable-line react-hooks/exhaustive-deps
   );
   const deferredCurves = useDeferredValue(curves);
+  const charts = useRef<HTMLDivElement>(null);
+  const figure = (): FigureSpec | null => {
+    const svg = (field: string) =>
+      charts.current?.querySelector<SVGSVGElement>(`[data-testid="signal-${field}"] svg.recharts-surface`);
+    const forward = svg('forward');
+    const backward = svg('backward');
+    if (!forward || !backward || curves.length === 0) return null;
+    return {
+      title: 'Signal propagation across depth (log scale)',
+      panels: [
+        { svg: forward, caption: 'forward signal ‖x_l‖' },
+        { svg: backward, caption: 'gradient ‖∂E/∂x_l‖' },
+      ],
+      legend: curves.map((c) => ({
+        label: `${c.label}: ‖∂E/∂x_1‖ / ‖∂E/∂x_L‖ = ${sci(c.profile.backwardRatio)}`,
+        color: c.color,
+        mark: c.dashed ? ('dashed' as const) : ('line' as const),
+      })),
+      note: `x: residual unit l · per-unit L2 norms on one batch of ${curves[0]!.profile.images} test images`,
+    };
+  };
   const pending = initSignals.filter((s) => !s.profile && !s.error).length;
 
   return (
@@ -131,6 +154,7 @@ export function SignalView() {
       <div className="card-head">
         <h2 id="signal-title">Signal propagation</h2>
         <div className="lab-controls">
+          <FigureDownloads name="signal-propagation" label="the signal propagation charts" spec={figure} />
           <button type="button" onClick={() => setProblem(measureInitSignal())}>
             Measure this network at initialisation
           </button>
@@ -175,7 +199,7 @@ export function SignalView() {
         </p>
       )}
       {/* Mounted from the start, like the training chart: a chart's first mount should not land mid-training. */}
-      <div className="signal-charts">
+      <div className="signal-charts" ref={charts}>
         <NormChart curves={curves} field="forward" title="forward signal ‖x_l‖" />
         {/* Deferred: the two charts redraw in separate tasks, each well under 50 ms, not together in one. */}
         <NormChart curves={deferredCurves} field="backward" title="gradient ‖∂E/∂x_l‖" />
