@@ -2,6 +2,7 @@
  * Shared e2e fixtures. Every test fails if the page or its engine worker logs a console error or throws:
  * "no console error" is checked everywhere, not in one test.
  */
+import { readFileSync } from 'node:fs';
 import { test as base, expect, type Page } from '@playwright/test';
 
 export const SCREENSHOTS = 'test-results/screenshots';
@@ -27,6 +28,29 @@ export async function backendSettled(page: Page) {
   const badge = page.getByTestId('backend');
   await expect(badge).not.toContainText('starting', { timeout: 90_000 });
   return badge;
+}
+
+/** What a click downloads, saved under test-results. */
+export async function downloadOf(page: Page, click: () => Promise<void>) {
+  const [file] = await Promise.all([page.waitForEvent('download'), click()]);
+  const path = `test-results/${file.suggestedFilename()}`;
+  await file.saveAs(path);
+  return { name: file.suggestedFilename(), path, text: () => readFileSync(path, 'utf8') };
+}
+
+/** Opens the full picker of Figs. 2 and 4 (a dialog over the page). */
+export async function openPicker(page: Page) {
+  const dialog = page.locator('dialog.picker-dialog');
+  if (!(await dialog.isVisible())) await page.getByRole('button', { name: 'Change unit…' }).click();
+  await expect(dialog).toBeVisible();
+  return dialog;
+}
+
+/** Chooses a unit as a user does: open the picker, click its card; choosing closes the picker. */
+export async function pickUnit(page: Page, unit: string) {
+  const dialog = await openPicker(page);
+  await dialog.getByTestId(`unit-card-${unit}`).click();
+  await expect(dialog).toBeHidden();
 }
 
 /** The query string of the page's address, without "?". */

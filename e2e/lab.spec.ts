@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { dataDir } from '../scripts/datasetServer';
 import { LAB } from '../src/experiment/lab';
-import { backendSettled, expect, query, SCREENSHOTS, test } from './fixtures';
+import { backendSettled, expect, pickUnit, query, SCREENSHOTS, test } from './fixtures';
 
 test("every paper-lab link opens with its runs queued and the paper's number on each row", async ({ page }) => {
   test.setTimeout(180_000);
@@ -84,7 +84,7 @@ test('the signal view measures ResNet-56 original and scale λ=0.5 at initialisa
   const measure = view.getByRole('button', { name: 'Measure this network at initialisation' });
   await measure.click();
   await expect(view.getByTestId('signal-ratio')).toHaveCount(1, { timeout: 120_000 });
-  await page.getByTestId('unit-card-scale').click();
+  await pickUnit(page, 'scale');
   await measure.click();
   await expect(view.getByTestId('signal-ratio')).toHaveCount(2, { timeout: 120_000 });
   await expect(view.getByTestId('signal-legend')).toContainText('original · ResNet-56 · initialisation');

@@ -1,17 +1,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Page } from '@playwright/test';
-import { backendSettled, expect, runsState, SCREENSHOTS, test, untilCheckpointed } from './fixtures';
+import { backendSettled, downloadOf, expect, runsState, SCREENSHOTS, test, untilCheckpointed } from './fixtures';
 
 // WASM: fast enough here to train 150 iterations in seconds; checkpoints every 0.6 s of training.
 const LINK =
   '/?dataset=synthetic&depth=8&batch=8&iters=150&evalEvery=50&testSubset=64&warmupIters=0&checkpointMinutes=0.01&backend=wasm';
-
-async function downloadOf(page: Page, click: () => Promise<void>) {
-  const [file] = await Promise.all([page.waitForEvent('download'), click()]);
-  const path = `test-results/${file.suggestedFilename()}`;
-  await file.saveAs(path);
-  return { name: file.suggestedFilename(), path, text: () => readFileSync(path, 'utf8') };
-}
 
 test('a run survives a reload: interrupted, resumed from its checkpoint, finished; exported, deleted, imported', async ({
   page,

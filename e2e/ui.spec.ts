@@ -1,7 +1,7 @@
 import type { Page } from '@playwright/test';
 import { UNIT_IDS, UNITS } from '../src/experiment/units';
 import { CHART_POINTS } from '../src/ui/chartSeries';
-import { backendSettled, expect, query, SCREENSHOTS, test } from './fixtures';
+import { backendSettled, expect, openPicker, pickUnit, query, SCREENSHOTS, test } from './fixtures';
 import { loadLongHistories, streamPoints, STREAMING_RUN } from './history64k';
 
 // Tiny runs: software WebGPU (SwiftShader) takes seconds per step even for an 8-layer net at batch 4.
@@ -51,29 +51,35 @@ test('each of the 10 unit cards sets the unit in the link, shows its diagram, an
 }) => {
   test.setTimeout(180_000);
   await page.goto('/?depth=56');
-  const picker = page.getByTestId('variant-picker');
+  const picker = await openPicker(page);
   await expect(picker.getByRole('button', { pressed: false })).toHaveCount(9);
   await page.screenshot({ path: `${SCREENSHOTS}/variant-picker.png`, fullPage: false });
   for (const id of UNIT_IDS) {
     const card = page.getByTestId(`unit-card-${id}`);
-    await card.click();
+    await pickUnit(page, id);
     await expect(card).toHaveAttribute('aria-pressed', 'true');
+    await expect(page.getByTestId('current-unit')).toContainText(UNITS[id].title);
     // full-preact is the default unit, so its link does not name it.
     await expect.poll(() => query(page)).toBe(id === 'full-preact' ? 'depth=56' : `unit=${id}&depth=56`);
     await page.reload();
     await expect(card).toHaveAttribute('aria-pressed', 'true');
     await expect(page.getByLabel('Unit', { exact: true })).toHaveValue(id);
+    await openPicker(page);
     const diagram = card.getByTestId('unit-diagram');
     await expect(diagram).toBeVisible();
     const { each, last, afterAdd } = UNITS[id].structure;
     await expect(diagram.locator('[data-where="branch"]')).toHaveCount(each.length + last.length);
     await expect(diagram.locator('[data-where="after-add"]')).toHaveCount(afterAdd.length);
     await expect(diagram.locator('[data-where="shortcut"]')).toHaveCount(UNITS[id].diagram.onShortcut.length);
+    await page.keyboard.press('Escape'); // closes the picker without a choice
+    await expect(picker).toBeHidden();
   }
   // Keyboard: a card is a button, reachable with Tab and chosen with Enter.
+  await openPicker(page);
   await page.getByTestId('unit-card-original').focus();
   await page.keyboard.press('Enter');
   await expect.poll(() => query(page)).toBe('unit=original&depth=56');
+  await expect(picker).toBeHidden();
   await backendSettled(page);
 });
 
@@ -90,7 +96,7 @@ test('two tiny WebGPU runs of different units overlay on one chart; the run list
   await page.getByRole('button', { name: 'Start', exact: true }).click();
   await expect(status).toContainText('finished', { timeout: 240_000 });
   await expect(lines).toHaveCount(2); // training loss and test error
-  await page.getByTestId('unit-card-original').click();
+  await pickUnit(page, 'original');
   await page.getByRole('button', { name: 'Start', exact: true }).click();
   await expect(status).toContainText('running', { timeout: 120_000 });
   await page.screenshot({ path: `${SCREENSHOTS}/second-run-training.png`, fullPage: true });
@@ -143,7 +149,7 @@ test('two tiny WebGPU runs of different units overlay on one chart; the run list
   await expect(legend).not.toContainText('full-preact');
   await page.getByRole('button', { name: 'Delete full-preact · ResNet-8' }).click();
   await expect(rows).toHaveCount(1);
-  await page.getByTestId('unit-card-full-preact').click();
+  await pickUnit(page, 'full-preact');
   await page.getByRole('button', { name: 'Re-run original · ResNet-8' }).click();
   await expect(page.getByTestId('unit-card-original')).toHaveAttribute('aria-pressed', 'true');
   await expect(rows).toHaveCount(2);

@@ -1,6 +1,8 @@
 import { BackendBadge } from './BackendBadge';
 import { ConfigForm } from './ConfigForm';
+import { CurrentUnit } from './CurrentUnit';
 import { Datasets } from './Datasets';
+import { ErrorsView } from './ErrorsView';
 import { Adjustments, DatasetNotice, LinkProblems } from './Notices';
 import { PaperLab } from './PaperLab';
 import { Presets } from './Presets';
@@ -11,17 +13,21 @@ import { SeedResults } from './SeedResults';
 import { SignalView } from './SignalView';
 import { Share } from './Share';
 import { NetworkSummary } from './Summary';
-import { VariantPicker } from './VariantPicker';
 
+/**
+ * The first screen is the experiment: the unit being trained, the controls and progress, and the live chart,
+ * all in view without scrolling on a laptop. What the network gets wrong, the run list, the paper lab, the
+ * signal view and every setting follow below.
+ */
 export function App() {
   return (
     <div className="app">
       <header className="top">
-        <div>
+        <div className="brand">
           <h1>Identity Mappings in Deep Residual Networks</h1>
           <p className="subtitle">
-            An interactive reproduction of He, Zhang, Ren &amp; Sun (ECCV 2016): pick a residual unit, train it in your
-            browser, and see why a clean identity path matters.
+            He, Zhang, Ren &amp; Sun, ECCV 2016 · train a residual unit in your browser and see why a clean identity
+            path matters
           </p>
         </div>
         <div className="top-side">
@@ -32,17 +38,22 @@ export function App() {
       <LinkProblems />
       <Adjustments />
       <DatasetNotice />
-      <VariantPicker />
+      <section className="hero" aria-label="Train and watch">
+        <div className="hero-side">
+          <CurrentUnit />
+          <RunPanel />
+        </div>
+        <RunsChart />
+      </section>
+      <ErrorsView />
       <main className="layout">
         <div className="results">
-          <RunPanel />
-          <PaperLab />
-          <RunsChart />
           <RunsList />
           <SeedResults />
+          <PaperLab />
           <SignalView />
         </div>
-        <aside className="side" aria-label="Experiment settings">
+        <aside className="side" id="settings" aria-label="Experiment settings">
           <Presets />
           <NetworkSummary />
           <ConfigForm />

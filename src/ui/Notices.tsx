@@ -56,12 +56,12 @@ export function DatasetNotice() {
   const edit = usePlayground((s) => s.edit);
   if (entries === null || entries.some((e) => e.dataset === dataset)) return null;
   return (
-    <section className="notice notice-warn" role="status" data-testid="dataset-missing">
+    <section className="notice notice-warn notice-row" role="status" data-testid="dataset-missing">
       <p>
-        <strong>{DATASET_LABELS[dataset]} is not available yet</strong>, neither on this server nor in this browser.
-        Import the official <code>{dataset === 'cifar100' ? 'cifar-100' : 'cifar-10'}-binary.tar.gz</code> here (it is
-        checked and kept in this browser), or put it on the server with <code>npm run data -- {dataset}</code>. The
-        embedded demo set needs no download: a small generated 10-class image set, not CIFAR.
+        <strong>{DATASET_LABELS[dataset]} is not available yet</strong>, neither on this server nor in this browser:
+        import the official <code>{dataset === 'cifar100' ? 'cifar-100' : 'cifar-10'}-binary.tar.gz</code> (checked and
+        kept in this browser) or put it on the server with <code>npm run data -- {dataset}</code>. The embedded demo set
+        needs no download: a small generated 10-class image set, not CIFAR.
       </p>
       <div className="notice-actions">
         <ImportButton label="Import the official tarball…" />

@@ -70,9 +70,11 @@ export function RunPanel() {
 
   return (
     <section className="card run" data-testid="run-panel" aria-labelledby="run-title">
-      <h2 id="run-title">Train</h2>
+      <h2 id="run-title" className="visually-hidden">
+        Train
+      </h2>
       <div className="run-controls">
-        <button type="button" disabled={active || !available} onClick={() => startRun()}>
+        <button type="button" className="primary" disabled={active || !available} onClick={() => startRun()}>
           Start
         </button>
         {run?.status === 'paused' ? (
@@ -87,6 +89,74 @@ export function RunPanel() {
         <button type="button" disabled={!active} onClick={stopRun}>
           Stop
         </button>
+        {run && canResume(run, checkpoints[run.id]) && (
+          <button type="button" onClick={() => resumeFromCheckpoint(run.id)}>
+            Resume from iteration {fmt(checkpoints[run.id]!.iter)}
+          </button>
+        )}
+      </div>
+      {!available && (
+        <p className="muted">Choose an available dataset to train ({DATASET_LABELS[config.dataset]} is not).</p>
+      )}
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+      {/* The progress line is there before a run too, so the first screen never shifts when one starts. */}
+      <div className="run-progress-line" data-testid="run-progress">
+        <p className={`run-status status-${run?.status ?? 'idle'}`} data-testid="run-status" role="status">
+          {run ? (
+            <>
+              <strong>{run.status}</strong> · {runMessage(run, checkpoints[run.id])}
+            </>
+          ) : (
+            <>
+              <strong>ready</strong> · Start trains this experiment in a worker; its curves appear on the chart.
+            </>
+          )}
+        </p>
+        <progress
+          className="run-progress"
+          value={last?.iter ?? 0}
+          max={run?.config.iters ?? config.iters}
+          aria-label="Iterations done"
+        />
+      </div>
+      {run?.warning && (
+        <p className="run-warning" role="alert">
+          {run.warning}
+        </p>
+      )}
+      <dl className="run-facts" data-testid="run-facts">
+        <div>
+          <dt>Iteration</dt>
+          <dd>
+            {fmt(last?.iter ?? 0)} / {fmt(run?.config.iters ?? config.iters)}
+            <small> · epoch {fmt(last?.epoch ?? 0, 2)}</small>
+          </dd>
+        </div>
+        <div>
+          <dt>Training loss</dt>
+          <dd>{last ? fmt(last.loss, 4) : '—'}</dd>
+        </div>
+        <div>
+          <dt>Test error</dt>
+          <dd data-testid="latest-test-error">
+            {lastEval ? `${fmt(lastEval.testError, 2)}%` : '—'}
+            {best !== null && <small> · best {fmt(best, 2)}%</small>}
+          </dd>
+        </div>
+        <div>
+          <dt>Speed</dt>
+          <dd>
+            {last ? `${fmt(last.imagesPerSec, 1)} img/s` : '—'}
+            {last && <small> · {duration(last.elapsedMs)}</small>}
+            {remaining !== null && active && <small> · ETA {duration(remaining)}</small>}
+          </dd>
+        </div>
+      </dl>
+      <div className="lr-row">
         <span className="seeds-control">
           <button
             type="button"
@@ -108,11 +178,13 @@ export function RunPanel() {
             onChange={(e) => setSeeds(e.target.value)}
           />
         </span>
-        {run && canResume(run, checkpoints[run.id]) && (
-          <button type="button" onClick={() => resumeFromCheckpoint(run.id)}>
-            Resume from iteration {fmt(checkpoints[run.id]!.iter)}
-          </button>
-        )}
+
+        <span className="muted">
+          Learning rate {last ? last.lr : '—'}
+          {run &&
+            run.lrChanges.length > 0 &&
+            ` (set by hand at ${run.lrChanges.map((c) => `iteration ${c.iter} → ${c.lr}`).join(', ')})`}
+        </span>
         <label className="lr-change">
           New learning rate{' '}
           <input
@@ -135,57 +207,6 @@ export function RunPanel() {
           Set
         </button>
       </div>
-      {!available && (
-        <p className="muted">Choose an available dataset to train ({DATASET_LABELS[config.dataset]} is not).</p>
-      )}
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
-      {run && (
-        <>
-          <p className={`run-status status-${run.status}`} data-testid="run-status" role="status">
-            <strong>{run.status}</strong> · {runMessage(run, checkpoints[run.id])}
-          </p>
-          {run.warning && (
-            <p className="run-warning" role="alert">
-              {run.warning}
-            </p>
-          )}
-          <progress
-            className="run-progress"
-            value={last?.iter ?? 0}
-            max={run.config.iters}
-            aria-label="Iterations done"
-          />
-          <dl className="facts run-facts" data-testid="run-facts">
-            <dt>Iteration</dt>
-            <dd>
-              {fmt(last?.iter ?? 0)} / {fmt(run.config.iters)} · epoch {fmt(last?.epoch ?? 0, 2)}
-            </dd>
-            <dt>Training loss</dt>
-            <dd>{last ? fmt(last.loss, 4) : '—'}</dd>
-            <dt>Test error</dt>
-            <dd>
-              {lastEval ? `${fmt(lastEval.testError, 2)}%` : '—'}
-              {best !== null && ` (best ${fmt(best, 2)}%)`}
-            </dd>
-            <dt>Speed</dt>
-            <dd>
-              {last ? `${fmt(last.imagesPerSec, 1)} images/s` : '—'}
-              {last && ` · ${duration(last.elapsedMs)} elapsed`}
-              {remaining !== null && active && ` · ETA ${duration(remaining)}`}
-            </dd>
-            <dt>Learning rate</dt>
-            <dd>
-              {last ? last.lr : '—'}
-              {run.lrChanges.length > 0 &&
-                ` (set by hand at ${run.lrChanges.map((c) => `iteration ${c.iter} → ${c.lr}`).join(', ')})`}
-            </dd>
-          </dl>
-        </>
-      )}
     </section>
   );
 }

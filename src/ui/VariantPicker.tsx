@@ -7,7 +7,7 @@ const FIGURES = [
   { figure: '4', title: 'Fig. 4 · where BN and ReLU sit', note: 'Table 2: all with an identity shortcut.' },
 ] as const;
 
-function PaperNumbers({ unit }: { unit: UnitInfo }) {
+export function PaperNumbers({ unit }: { unit: UnitInfo }) {
   return (
     <ul className="paper-numbers" aria-label="Paper, CIFAR-10 test error">
       {unit.paper.map((r, i) => (
@@ -42,14 +42,17 @@ function UnitCard({ id, selected, onPick }: { id: UnitId; selected: boolean; onP
 
 /**
  * Every unit of Figs. 2 and 4 as a card: its diagram (drawn from the unit's data), its formula and what the
- * paper measured with it. Picking a card sets the unit of the experiment, and so the link.
+ * paper measured with it. Picking a card sets the unit of the experiment, and so the link; then `onPicked`.
  */
-export function VariantPicker() {
+export function VariantPicker({ onPicked, close }: { onPicked?: () => void; close?: React.ReactNode }) {
   const current = usePlayground((s) => s.config.unit);
   const edit = usePlayground((s) => s.edit);
   return (
-    <section className="card picker" aria-labelledby="picker-title" data-testid="variant-picker">
-      <h2 id="picker-title">Residual unit</h2>
+    <section className="picker" aria-labelledby="picker-title" data-testid="variant-picker">
+      <div className="card-head">
+        <h2 id="picker-title">Choose a residual unit</h2>
+        {close}
+      </div>
       <p className="muted">
         Paper numbers: CIFAR-10 test error, median of 5 runs; “fail” means above 20%. Pick a unit to train it.
       </p>
@@ -60,7 +63,15 @@ export function VariantPicker() {
           </h3>
           <div className="unit-cards">
             {UNIT_IDS.filter((id) => UNITS[id].figure === f.figure).map((id) => (
-              <UnitCard key={id} id={id} selected={id === current} onPick={(u) => edit('unit', u)} />
+              <UnitCard
+                key={id}
+                id={id}
+                selected={id === current}
+                onPick={(u) => {
+                  edit('unit', u);
+                  onPicked?.();
+                }}
+              />
             ))}
           </div>
         </div>
