@@ -15,7 +15,7 @@ import { chromium, type Browser } from '@playwright/test';
 import { CHROMIUM, CHROMIUM_ARGS } from '../e2e/browser';
 import { parseQuery, toQuery } from '../src/experiment/codec';
 import type { RunRecord } from '../src/experiment/record';
-import { encodeNonFinite } from '../src/persist/exchange';
+import { bytesToBase64, encodeNonFinite } from '../src/persist/exchange';
 import { serveBuilt, type Served } from './serve';
 
 const USAGE =
@@ -76,8 +76,11 @@ function toCsv(r: RunRecord): string {
   return `${cols.join(',')}\n${lines.join('\n')}\n`;
 }
 
+/** The error view's gallery as it crosses from the page: its pixels as plain numbers. */
+type GalleryNumbers = Omit<NonNullable<RunRecord['gallery']>, 'pixels'> & { pixels: number[] };
+
 /** The run as the JSON output holds it. */
-function resultOf(r: RunRecord, pageErrors: string[]) {
+function resultOf(r: RunRecord, pageErrors: string[], gallery: GalleryNumbers | null) {
   const errors = r.evals.map((e) => e.testError);
   return {
     id: r.id,
@@ -94,7 +97,9 @@ function resultOf(r: RunRecord, pageErrors: string[]) {
     testImages: r.info?.testImages ?? null,
     finalTestError: errors.at(-1) ?? null,
     bestTestError: errors.length ? Math.min(...errors) : null,
-    history: { train: r.train, evals: r.evals, lrChanges: r.lrChanges },
+    // errors: what the network got wrong at each evaluation (confusion matrix, the gallery's predictions).
+    history: { train: r.train, evals: r.evals, lrChanges: r.lrChanges, errors: r.errors ?? [] },
+    ...(gallery && { gallery: { ...gallery, pixels: bytesToBase64(Uint8Array.from(gallery.pixels)) } }),
     // Per-unit ‖x_l‖ and ‖∂E/∂x_l‖ on the first 32 test images, at the start and at each evaluation.
     signal: r.signals ?? [],
     pageErrors,
@@ -117,7 +122,7 @@ function closeAll(): Promise<void> {
 }
 
 /** The latest state of the run, so an interrupted runner still writes what it had. */
-let latest: { run: RunRecord; pageErrors: string[]; opts: Opts } | null = null;
+let latest: { run: RunRecord; pageErrors: string[]; opts: Opts; gallery: GalleryNumbers | null } | null = null;
 
 async function main(opts: Opts) {
   const { link, out, csv, timeoutMs, port } = opts;
@@ -155,15 +160,28 @@ async function main(opts: Opts) {
     throw new Error(`the dataset ${config.dataset} is not available in the page (see npm run data)`);
   await start.click();
   const t0 = Date.now();
+  // The gallery's pixels (256 test images, 786 KB) cross once, after the first evaluation, not at every poll.
   const lastRun = () =>
-    page.evaluate(() =>
-      (window as unknown as { playground: { getState(): { runs: RunRecord[] } } }).playground.getState().runs.at(-1),
-    );
+    page.evaluate(() => {
+      const r = (window as unknown as { playground: { getState(): { runs: RunRecord[] } } }).playground
+        .getState()
+        .runs.at(-1);
+      return r && { ...r, gallery: undefined };
+    });
+  const galleryOf = () =>
+    page.evaluate(() => {
+      const g = (window as unknown as { playground: { getState(): { runs: RunRecord[] } } }).playground
+        .getState()
+        .runs.at(-1)?.gallery;
+      return g ? { ...g, pixels: Array.from(g.pixels) } : null;
+    });
   let run: RunRecord | undefined;
+  let gallery: GalleryNumbers | null = null;
   for (;;) {
     run = await lastRun();
+    if (run?.errors?.length && !gallery) gallery = await galleryOf();
     if (run) {
-      latest = { run, pageErrors, opts };
+      latest = { run, pageErrors, opts, gallery };
       process.stderr.write(process.stderr.isTTY ? `\r${progressLine(run)}  ` : `${progressLine(run)}\n`);
     }
     if (run && !['starting', 'running', 'paused'].includes(run.status)) break;
@@ -183,7 +201,8 @@ async function main(opts: Opts) {
   if (process.stderr.isTTY) process.stderr.write('\n');
   const r = run!;
   latest = null;
-  const result = resultOf(r, pageErrors);
+  gallery ??= await galleryOf();
+  const result = resultOf(r, pageErrors, gallery);
   // Non-finite losses as the strings the page's import reads (JSON has no Infinity or NaN).
   writeFileSync(out, `${JSON.stringify(result, encodeNonFinite, 2)}\n`);
   if (csv) writeFileSync(csv, toCsv(r));
@@ -214,12 +233,12 @@ for (const [signal, code] of [
     if (exiting) return;
     let note = '';
     if (latest) {
-      const { run, pageErrors, opts } = latest;
+      const { run, pageErrors, opts, gallery } = latest;
       const iter = run.train.at(-1)?.iter ?? 0;
       const message = `the runner was interrupted (${signal}) at iteration ${iter}`;
       writeFileSync(
         opts.out,
-        `${JSON.stringify({ ...resultOf(run, pageErrors), status: 'interrupted', message }, encodeNonFinite, 2)}\n`,
+        `${JSON.stringify({ ...resultOf(run, pageErrors, gallery), status: 'interrupted', message }, encodeNonFinite, 2)}\n`,
       );
       if (opts.csv) writeFileSync(opts.csv, toCsv(run));
       note = `; the run so far is in ${opts.out}`;

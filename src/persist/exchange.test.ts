@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { toQuery } from '../experiment/codec';
 import { defaults } from '../experiment/schema';
 import type { RunRecord } from '../experiment/record';
-import { CSV_HEADER, parseRunsJson, runsToCsv, runsToJson, summarizeRun } from './exchange';
+import { bytesToBase64, CSV_HEADER, parseRunsJson, runsToCsv, runsToJson, summarizeRun } from './exchange';
 
 function run(id: string, change: Partial<RunRecord> = {}): RunRecord {
   return {
@@ -183,25 +183,25 @@ describe('runsToJson / parseRunsJson', () => {
   });
 });
 
-describe("a run's errors and gallery", () => {
-  // Two gallery images, 10 classes: class 0 has 2 test images, class 1 has 1.
-  const withErrors = () =>
-    run('e', {
-      config: { ...defaults(), dataset: 'synthetic', depth: 8, iters: 20 },
-      errors: [10, 20].map((iter) => ({
-        iter,
-        confusion: Array.from({ length: 100 }, (_, i) => (i === 0 ? 1 : i === 1 ? 1 : i === 11 ? 1 : 0)),
-        predicted: [0, 1],
-        confidence: [0.9, 0.123],
-      })),
-      gallery: {
-        classNames: Array.from({ length: 10 }, (_, i) => `c${i}`),
-        classCounts: [2, 1, 0, 0, 0, 0, 0, 0, 0, 0],
-        labels: [0, 0],
-        pixels: new Uint8Array(2 * 3072).map((_, i) => (i * 7) % 256),
-      },
-    });
+// Two gallery images, 10 classes: class 0 has 2 test images, class 1 has 1.
+const withErrors = () =>
+  run('e', {
+    config: { ...defaults(), dataset: 'synthetic', depth: 8, iters: 20 },
+    errors: [10, 20].map((iter) => ({
+      iter,
+      confusion: Array.from({ length: 100 }, (_, i) => (i === 0 ? 1 : i === 1 ? 1 : i === 11 ? 1 : 0)),
+      predicted: [0, 1],
+      confidence: [0.9, 0.123],
+    })),
+    gallery: {
+      classNames: Array.from({ length: 10 }, (_, i) => `c${i}`),
+      classCounts: [2, 1, 0, 0, 0, 0, 0, 0, 0, 0],
+      labels: [0, 0],
+      pixels: new Uint8Array(2 * 3072).map((_, i) => (i * 7) % 256),
+    },
+  });
 
+describe("a run's errors and gallery", () => {
   it('go into the export (pixels as base64, each array on one line) and come back whole', () => {
     const r = withErrors();
     const text = runsToJson([r]);
@@ -411,6 +411,24 @@ describe('parseRunsJson reads the run JSON of npm run experiment and of the PyTo
     diverged.history.train[1] = { ...diverged.history.train[1]!, loss: 'NaN' as unknown as number };
     const d = parseRunsJson(JSON.stringify(diverged));
     expect(d.ok && d.runs[0]!.train[1]!.loss).toBeNaN();
+  });
+
+  it('reads the errors and gallery npm run experiment writes, and refuses them where they disagree', () => {
+    const e = withErrors();
+    const data = runJson({
+      config: e.config,
+      backend: 'wasm',
+      adapter: null,
+      history: { train: e.train, evals: e.evals, lrChanges: [], errors: e.errors },
+      gallery: { ...e.gallery, pixels: bytesToBase64(e.gallery!.pixels) },
+    });
+    const back = parseRunsJson(JSON.stringify(data));
+    expect(back.ok && back.runs[0]!.errors).toEqual(e.errors);
+    expect(back.ok && back.runs[0]!.gallery).toEqual(e.gallery);
+    const broken = JSON.parse(JSON.stringify(data));
+    broken.history.errors[0].confusion.pop();
+    const bad = parseRunsJson(JSON.stringify(broken));
+    expect(!bad.ok && bad.reason).toBe('history.errors[0].confusion: must hold 10×10 counts');
   });
 
   it('refuses a run JSON with a bad field, saying which', () => {

@@ -288,22 +288,25 @@ const signalPoint = z.object({
 });
 
 /** One run as `npm run experiment` and the PyTorch executor write it (scripts/experiment.ts, python/…/train.py). */
-const runResult = z.object({
-  id: z.string().min(1, { error: 'must not be empty' }).optional(),
-  config: configSchema,
-  status: z.enum(STATUSES),
-  message: z.string().nullable().optional(),
-  // null for a run that ended before its engine started
-  backend: backend.nullable(),
-  adapter: z.string().nullable(),
-  fallbacks: fallbacks.optional(),
-  params: z.number().nullable(),
-  startedAt: z.number().optional(),
-  trainImages: z.number().nullable().optional(),
-  testImages: z.number().nullable().optional(),
-  history,
-  signal: z.array(signalPoint).optional(),
-});
+const runResult = z
+  .object({
+    id: z.string().min(1, { error: 'must not be empty' }).optional(),
+    config: configSchema,
+    status: z.enum(STATUSES),
+    message: z.string().nullable().optional(),
+    // null for a run that ended before its engine started
+    backend: backend.nullable(),
+    adapter: z.string().nullable(),
+    fallbacks: fallbacks.optional(),
+    params: z.number().nullable(),
+    startedAt: z.number().optional(),
+    trainImages: z.number().nullable().optional(),
+    testImages: z.number().nullable().optional(),
+    history: history.extend({ errors: z.array(errorPoint).optional() }),
+    gallery: gallery.optional(),
+    signal: z.array(signalPoint).optional(),
+  })
+  .superRefine(checkErrors);
 
 function pathText(path: readonly PropertyKey[]): string {
   let s = '';
@@ -357,6 +360,8 @@ function parseRunResult(data: Record<string, unknown>, text: string, now: number
   }
   if (r.message) run.message = r.message;
   if (r.signal?.length) run.signals = r.signal;
+  if (r.history.errors?.length) run.errors = r.history.errors;
+  if (r.gallery) run.gallery = r.gallery;
   return { ok: true, runs: [run] };
 }
 
