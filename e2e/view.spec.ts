@@ -262,3 +262,59 @@ test('two runs compare side by side; each chart downloads as SVG and PNG with it
   expect(csv).toHaveLength(11);
   expect(csv[1]!.startsWith(`${firstRow[0]},${firstRow[1]},`)).toBe(true);
 });
+
+test('a CIFAR-100 run lists its 20 most frequent confusions, shows the 100×100 matrix on demand, and its 100 classes by error', async ({
+  page,
+}) => {
+  await page.setViewportSize(LAPTOP);
+  await page.goto('/?dataset=cifar100');
+  await backendSettled(page);
+  // A recorded CIFAR-100 run put straight into the store (CIFAR-100 cannot be trained here): what is drawn is
+  // what this test checks, not training.
+  await page.evaluate(() => {
+    type Store = { getState(): { config: object }; setState(s: object): void };
+    const store = (window as unknown as { playground: Store }).playground;
+    const k = 100;
+    const confusion = new Array<number>(k * k).fill(0);
+    // Class c: 100 test images, c % 30 of them taken for class (c + 1) % 100, the rest right.
+    for (let c = 0; c < k; c++) {
+      confusion[c * k + ((c + 1) % k)] = c % 30;
+      confusion[c * k + c] = 100 - (c % 30);
+    }
+    const labels = Array.from({ length: 256 }, (_, i) => i % k);
+    const run = {
+      id: 'c100',
+      config: { ...store.getState().config, dataset: 'cifar100', iters: 400 },
+      status: 'finished',
+      train: [{ iter: 400, epoch: 1, loss: 2, lr: 0.1, imagesPerSec: 1, elapsedMs: 1 }],
+      evals: [{ iter: 400, epoch: 1, testError: 13.5, testLoss: 2, tensors: 1, elapsedMs: 1 }],
+      lrChanges: [],
+      startedAt: Date.now(),
+      visible: true,
+      color: 0,
+      errors: [{ iter: 400, confusion, predicted: labels.map((l) => (l + 1) % k), confidence: labels.map(() => 0.5) }],
+      gallery: {
+        classNames: Array.from({ length: k }, (_, i) => `class-${i}`),
+        classCounts: new Array(k).fill(100),
+        labels,
+        pixels: new Uint8Array(256 * 3072).fill(128),
+      },
+    };
+    store.setState({ runs: [run], nextColor: 1 });
+  });
+  const view = page.getByTestId('errors-view');
+  const top = view.getByTestId('top-confusions').locator('li');
+  await expect(top).toHaveCount(20);
+  // The largest: classes with c % 30 = 29 (29, 59, 89), 29 images each, then 28s.
+  await expect(top.first()).toContainText('class-29 → class-30');
+  await expect(top.first()).toContainText('29');
+  await expect(view.getByTestId('class-bar')).toHaveCount(20);
+  await view.getByRole('button', { name: 'show all 100' }).click();
+  await expect(view.getByTestId('class-bar')).toHaveCount(100);
+  await expect(view.getByTestId('confusion-matrix')).toHaveCount(0);
+  await view.getByRole('button', { name: 'show the full 100×100 matrix' }).click();
+  const cells = view.getByTestId('confusion-matrix').locator('rect[data-count]');
+  // Empty cells are not drawn: the diagonal and the 96 classes with a confusion (c % 30 > 0).
+  await expect(cells).toHaveCount(100 + 96);
+  await view.screenshot({ path: `${SCREENSHOTS}/errors-cifar100.png` });
+});
