@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { toQuery } from '../experiment/codec';
-import { BACKENDS, configSchema } from '../experiment/schema';
+import { BACKENDS, completeSavedConfig, configSchema } from '../experiment/schema';
 import { EXTERNAL_BACKENDS, type RecordStatus, type RunInfo, type RunRecord } from '../experiment/record';
 
 export const RUNS_FORMAT = 'identity-mappings-runs';
@@ -159,9 +159,12 @@ const history = z.object({
   lrChanges: z.array(z.object({ iter, lr: metric })),
 });
 
+/** A config written before a key existed holds what that run ran: completed, then checked like any config. */
+const savedConfig = z.preprocess((c) => (isObject(c) ? completeSavedConfig(c) : c), configSchema);
+
 const exportedRun = z.object({
   id: z.string().min(1, { error: 'must not be empty' }),
-  config: configSchema,
+  config: savedConfig,
   status: z.enum(STATUSES),
   info: runInfo.optional(),
   message: z.string().optional(),
@@ -192,7 +195,7 @@ const signalPoint = z.object({
 /** One run as `npm run experiment` and the PyTorch executor write it (scripts/experiment.ts, python/…/train.py). */
 const runResult = z.object({
   id: z.string().min(1, { error: 'must not be empty' }).optional(),
-  config: configSchema,
+  config: savedConfig,
   status: z.enum(STATUSES),
   message: z.string().nullable().optional(),
   // null for a run that ended before its engine started
