@@ -25,7 +25,7 @@
  */
 import { divisors, PAPER_MICRO_BATCH } from '../experiment/microBatch';
 import type { BackendName, Config } from '../experiment/schema';
-import { planNetwork, type NetworkPlan, type Op, type UnitPlan } from './plan';
+import { CLASSES, planNetwork, type NetworkPlan, type Op, type UnitPlan } from './plan';
 
 const F32 = 4;
 const IMAGE = 32;
@@ -323,11 +323,11 @@ interface PerImage {
 const cache = new Map<string, PerImage>();
 
 function perImage(config: Config, backend: MemoryBackend): PerImage {
-  const plan = planNetwork(config);
   // Only what shapes the network and its ops matters, not the schedule or the seed.
-  const key = `${backend}|${config.unit}|${config.depth}|${config.block}|${config.convsPerUnit}|${plan.classes}`;
+  const key = `${backend}|${config.unit}|${config.depth}|${config.block}|${config.convsPerUnit}|${CLASSES[config.dataset]}`;
   let p = cache.get(key);
   if (!p) {
+    const plan = planNetwork(config);
     const sim = simulate(plan, backend);
     const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
     let unitOutputs = 0;
@@ -383,7 +383,7 @@ export function stepMemory(config: Config, microBatch: number, backend: MemoryBa
     activations,
     workspace,
     peak: weights + optimizer + gradients + batchData + activations + workspace,
-    largestTensor: m * Math.max(p.largestTensor, IMAGE * IMAGE * 3 * (passes > 1 ? passes : 1)) * F32,
+    largestTensor: Math.max(m * p.largestTensor, config.batch * image) * F32,
   };
 }
 
@@ -431,7 +431,7 @@ export function memoryLimit(
   let budget: number;
   let says: string;
   if (backend === 'wasm') {
-    const cap = WASM_LIMIT * WASM_HEADROOM;
+    const cap = Math.floor(WASM_LIMIT * WASM_HEADROOM);
     budget = asked === null ? cap : Math.min(asked, cap);
     says =
       budget < cap

@@ -155,6 +155,14 @@ describe('runsToJson / parseRunsJson', () => {
     expect('info' in back.runs[1]!).toBe(false);
   });
 
+  it('reads an export made before micro-batches: each run ran its whole batch per pass', () => {
+    const json = JSON.parse(runsToJson([run('old', { config: { ...defaults(), batch: 32 } })]));
+    delete json.runs[0].config.microBatch;
+    delete json.runs[0].config.memoryBudget;
+    const back = parseRunsJson(JSON.stringify(json));
+    expect(back.ok && back.runs[0]!.config).toEqual({ ...defaults(), batch: 32, microBatch: 32 });
+  });
+
   it('makes an active run interrupted, visible, colour 0', () => {
     const runs = [
       run('s', { status: 'starting' }),

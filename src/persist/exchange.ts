@@ -152,6 +152,9 @@ const runInfo: z.ZodType<RunInfo> = z.object({
   trainableParams: z.number(),
   trainImages: z.number().optional(),
   testImages: z.number().optional(),
+  memory: z
+    .object({ microBatch: z.number(), peakBytes: z.number(), budgetBytes: z.number(), note: z.string() })
+    .optional(),
 });
 const history = z.object({
   train: z.array(trainPoint),

@@ -41,10 +41,15 @@ export class Trainer {
   private readonly opt: Sgd;
   private readonly sampler: EpochSampler;
 
+  /** Test images per evaluation pass (the worker sizes it to the backend's memory). */
+  private readonly evalBatch: number;
+
   constructor(
     readonly config: Config,
     readonly data: LoadedDataset,
+    options: { evalBatch?: number } = {},
   ) {
+    this.evalBatch = options.evalBatch ?? Math.min(500, Math.max(config.batch, 100));
     if (config.microBatch === 'auto')
       throw new Error('microBatch=auto must be resolved for the backend before training (chooseMicroBatch)');
     const problem = microBatchProblem(config.microBatch, config.batch);
@@ -147,7 +152,7 @@ export class Trainer {
   }
 
   /** Test error (%) and mean loss on the test set (or testSubset), in inference mode, without augmentation. */
-  async evaluate(batchSize = Math.min(500, Math.max(this.config.batch, 100))): Promise<Evaluation> {
+  async evaluate(batchSize = this.evalBatch): Promise<Evaluation> {
     const test = this.data.test;
     let wrong = tf.scalar(0);
     let lossSum = tf.scalar(0);

@@ -81,7 +81,12 @@ export type WorkerToPage =
   | { type: 'run-signal'; runId: string; point: SignalPoint }
   | { type: 'signal-result'; requestId: string; profile: SignalProfile }
   | { type: 'signal-failed'; requestId: string; message: string }
-  | { type: 'worker-error'; message: string };
+  | { type: 'worker-error'; message: string }
+  /**
+   * WASM ran out of memory: its module aborted and runs nothing more. The page replaces the worker (a fresh module)
+   * and loads the backend and dataset again; the failed run has already said why.
+   */
+  | { type: 'engine-aborted' };
 
 /** The worker's side of the port, typed (the worker's global scope is not in the page's DOM typings). */
 export interface WorkerPort {

@@ -4,13 +4,22 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { LoadedDataset } from '../data/source';
-import type { Config } from '../experiment/schema';
+import type { BackendName, Config } from '../experiment/schema';
+import {
+  chooseMicroBatch,
+  evaluationBatch,
+  formatBytes,
+  memoryLimit,
+  backendLabel,
+  type MemoryLimit,
+  type MicroBatchChoice,
+} from '../model/memory';
 import { summarizePlan } from '../model/plan';
 import { signalOnTestBatch } from '../train/signalBatch';
 import { loadCheckpoint, saveCheckpoint } from '../persist/db';
 import { captureCheckpoint, checkpointBytes, restoreCheckpoint, type Checkpoint } from '../train/checkpoint';
 import { Trainer } from '../train/trainer';
-import { selectBackend, webgpuLost, webgpuLostWithin } from './backends';
+import { selectBackend, webgpuLimits, webgpuLost, webgpuLostWithin } from './backends';
 import type { RunHistory, RunStatus } from '../experiment/record';
 import type { WorkerToPage } from './protocol';
 
@@ -41,6 +50,8 @@ export class Run {
     private readonly dataset: () => Promise<LoadedDataset>,
     /** Continue from this run's last checkpoint in this browser, not from scratch. */
     private readonly resumeFromCheckpoint = false,
+    /** Called when WASM ran out of memory: its module aborted and cannot run anything more. */
+    private readonly onWasmAborted: () => void = () => {},
   ) {}
 
   pause(): void {
@@ -66,12 +77,23 @@ export class Run {
     const c = this.config;
     this.status('starting');
     let trainer: Trainer | null = null;
+    let plan: { choice: MicroBatchChoice & { ok: true }; limit: MemoryLimit; backend: BackendName } | null = null;
     try {
       const backend = await selectBackend(c.backend);
       if (Array.isArray(backend))
         throw new Error(`no backend could start: ${backend.map((a) => `${a.backend}: ${a.error}`).join('; ')}`);
+      // The memory plan, before anything is loaded or allocated: the micro-batch (auto resolved) and whether the
+      // step fits this backend at all. A config that cannot fit is refused here, in one sentence.
+      const limit = memoryLimit(c, backend.active, webgpuLimits() ?? undefined);
+      const choice = chooseMicroBatch(c, limit);
+      if (!choice.ok) {
+        this.status('failed', { message: choice.reason });
+        return;
+      }
+      plan = { choice, limit, backend: backend.active };
+      const run = { ...c, microBatch: choice.microBatch };
       const data = await this.dataset();
-      trainer = new Trainer(c, data);
+      trainer = new Trainer(run, data, { evalBatch: evaluationBatch(run, limit) });
       let elapsedBefore = 0;
       if (this.resumeFromCheckpoint) {
         const saved = (await loadCheckpoint(this.runId)) as StoredRunCheckpoint | undefined;
@@ -92,6 +114,12 @@ export class Run {
           trainableParams: summarizePlan(trainer.net.plan).trainableParams,
           trainImages: data.trainTotal,
           testImages: data.test.count,
+          memory: {
+            microBatch: choice.microBatch,
+            peakBytes: choice.memory.peak,
+            budgetBytes: limit.budget,
+            note: choice.note,
+          },
         },
       });
       const t0 = performance.now() - elapsedBefore;
@@ -144,7 +172,7 @@ export class Run {
       // Eqn. 5 vs Eqn. 8 as the run goes: per-unit norms of x_l and ∂E/∂x_l on one fixed test batch, at the
       // start and at every evaluation (one forward and one backward pass: small beside the evaluation itself).
       const signal = async () => {
-        const point = { iter: trainer!.iter, profile: await signalOnTestBatch(trainer!.net, data) };
+        const point = { iter: trainer!.iter, profile: await signalOnTestBatch(trainer!.net, data, run, limit) };
         this.history.signals.push(point);
         this.post({ type: 'run-signal', runId: this.runId, point });
       };
@@ -205,14 +233,38 @@ export class Run {
       await save();
       this.status(this.stopped ? 'stopped' : 'finished');
     } catch (e) {
-      // After a device loss tfjs fails in its own words; say what happened instead.
+      // After a device loss or running out of memory tfjs fails in its own words; say what happened instead.
+      const raw = e instanceof Error ? e.message : String(e);
       const lost = this.config.backend === 'webgpu' ? await webgpuLostWithin(1000) : null;
-      const message = lost
-        ? `the GPU device was lost (${lost}); the curves so far are kept, and a new run starts on a fresh device`
-        : (e as Error).message;
+      let message = raw;
+      if (lost)
+        message = `the GPU device was lost (${lost}); the curves so far are kept, and a new run starts on a fresh device`;
+      else if (plan && isOutOfMemory(raw)) {
+        message = outOfMemoryMessage(raw, trainer?.iter ?? 0, plan.choice, plan.limit);
+        if (plan.backend === 'wasm') this.onWasmAborted();
+      }
       this.status('failed', { message });
     } finally {
       trainer?.dispose();
     }
   }
+}
+
+/** tfjs's words for running out of memory: WASM's trap and abort, WebGPU's and the browser's allocation failures. */
+export function isOutOfMemory(message: string): boolean {
+  return /memory access out of bounds|out of memory|allocation failed|cannot enlarge memory|\bOOM\b|Aborted\(/i.test(
+    message,
+  );
+}
+
+/** One sentence for a run that ran out of memory although its plan said it fits. */
+export function outOfMemoryMessage(
+  raw: string,
+  iter: number,
+  choice: MicroBatchChoice & { ok: true },
+  limit: MemoryLimit,
+): string {
+  const m = choice.microBatch;
+  const smaller = m > 1 ? `microBatch ${Math.max(1, Math.floor(m / 2))}` : 'a smaller depth';
+  return `ran out of memory at iteration ${iter} on ${backendLabel(limit.backend)} ("${raw.split('\n')[0]}"), although the plan put a step of ${m} images per pass at ${formatBytes(choice.memory.peak)} and ${limit.says}; the curves and the last checkpoint are kept: start it again with ${smaller}${limit.backend === 'webgpu' ? ' or a smaller memoryBudget' : ''}`;
 }
