@@ -39,16 +39,17 @@ export function probeWasmMemory(): WasmMemoryProbe {
   const sizes = new Map<number, number>();
   let live = 0;
   let peak = 0;
+  // Pointers past 2 GiB come back negative from malloc (a signed i32); tfjs frees them as unsigned (>>> 0).
   wasm._malloc = (bytes: number) => {
     const p = malloc(bytes);
-    sizes.set(p, bytes);
+    sizes.set(p >>> 0, bytes);
     live += bytes;
     peak = Math.max(peak, live);
     return p;
   };
   wasm._free = (p: number) => {
-    live -= sizes.get(p) ?? 0;
-    sizes.delete(p);
+    live -= sizes.get(p >>> 0) ?? 0;
+    sizes.delete(p >>> 0);
     free(p);
   };
   probe = {

@@ -49,13 +49,13 @@ export function NetworkSummary() {
               <div key={m.backend} data-testid={`memory-${m.backend}`}>
                 {backendLabel(m.backend as MemoryBackend)}:{' '}
                 {m.microBatch === null
-                  ? `${formatBytes(m.peak)}, more than the ${formatBytes(m.budget)} it allows`
+                  ? `${formatBytes(m.peak)} at micro-batch ${config.microBatch === 'auto' ? 1 : config.microBatch}, more than the ${formatBytes(m.budget)} it allows`
                   : `${formatBytes(m.peak)} at micro-batch ${m.microBatch} of ${config.batch}`}{' '}
                 <span className="muted">
-                  (of {formatBytes(m.budget)};{' '}
+                  ({m.microBatch === null ? '' : `allows ${formatBytes(m.budget)}; `}
                   {m.largestFitting === null
-                    ? 'not even 1 image fits'
-                    : `up to ${m.largestFitting} images per pass fit`}
+                    ? 'not even 1 image per pass fits'
+                    : `up to ${m.largestFitting} per pass fit`}
                   )
                 </span>
               </div>
