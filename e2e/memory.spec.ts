@@ -55,3 +55,31 @@ test('auto is resolved before the run starts: the run records and shows the micr
   await expect(page.getByTestId('run-micro-batch')).toContainText('4 of 8 images per pass');
   expect((await lastRun(page))!.config.microBatch).toBe(4);
 });
+
+test('running out of memory mid-run ends it failed with the explanation and its curves; the next run gets a fresh WASM', async ({
+  page,
+}) => {
+  test.setTimeout(240_000);
+  await page.goto('/?dataset=synthetic&depth=8&batch=8&iters=100000&testSubset=16&warmupIters=0&backend=wasm');
+  await expect(await backendSettled(page)).toHaveText(/^wasm/);
+  const status = page.getByTestId('run-status');
+  await page.getByRole('button', { name: 'Start', exact: true }).click();
+  await expect(page.getByTestId('run-facts')).toContainText(/Iteration\s*[1-9]/, { timeout: 120_000 });
+  await page.evaluate(() =>
+    (window as unknown as { playground: { getState(): { engine: { send(m: unknown): void } } } }).playground
+      .getState()
+      .engine.send({ type: 'simulate-out-of-memory' }),
+  );
+  await expect(status).toContainText('failed', { timeout: 120_000 });
+  await expect(status).toContainText(
+    /ran out of memory at iteration \d+ on WASM \((memory access out of bounds|its module aborted)\), although the plan put a step of 8 images per pass at \d+ MiB/,
+  );
+  expect((await lastRun(page))!.train.length).toBeGreaterThan(0); // curves kept
+  // The aborted module was replaced: the next run trains on WASM again, not on a fallback.
+  await expect(await backendSettled(page)).toHaveText(/^wasm/);
+  await page.getByRole('button', { name: 'Start', exact: true }).click();
+  await expect(page.getByTestId('run-facts')).toContainText(/Iteration\s*[1-9]/, { timeout: 120_000 });
+  await expect(status).toContainText('Running on wasm');
+  await page.getByRole('button', { name: 'Stop', exact: true }).click();
+  await expect(status).toContainText('stopped', { timeout: 60_000 });
+});

@@ -4,7 +4,16 @@ import { parseQuery } from '../experiment/codec';
 import type { Config } from '../experiment/schema';
 import { onWasmWithEmbeddedSet } from '../train/testing';
 import { Trainer } from '../train/trainer';
-import { chooseMicroBatch, formatBytes, GIB, memoryLimit, stepMemory, WASM_LIMIT } from './memory';
+import {
+  chooseMicroBatch,
+  formatBytes,
+  GIB,
+  isOutOfMemory,
+  memoryLimit,
+  outOfMemoryMessage,
+  stepMemory,
+  WASM_LIMIT,
+} from './memory';
 import { probeWasmMemory } from './memoryProbe';
 
 const data = onWasmWithEmbeddedSet();
@@ -107,5 +116,22 @@ describe('choosing the micro-batch', () => {
     expect(two! / one!).toBeGreaterThan(2);
     expect(two! / one!).toBeLessThan(2.2); // the sum, and one parameter’s new sum while it is added
     expect(tf.getBackend()).toBe('wasm');
+  });
+
+  it('names running out of memory in tfjs’s words, and says what the plan expected and what to change', () => {
+    expect(isOutOfMemory('memory access out of bounds')).toBe(true);
+    expect(isOutOfMemory('Aborted(). Build with -sASSERTIONS for more info.')).toBe(true);
+    expect(isOutOfMemory('Array buffer allocation failed')).toBe(true);
+    expect(isOutOfMemory('device lost')).toBe(false);
+    const c = cfg('depth=20&batch=128');
+    const limit = memoryLimit(c, 'wasm');
+    const choice = chooseMicroBatch(c, limit);
+    if (!choice.ok) throw new Error(choice.reason);
+    expect(outOfMemoryMessage('Aborted(). Build with -sASSERTIONS for more info.', 3, choice, limit)).toMatch(
+      /^ran out of memory at iteration 3 on WASM \(its module aborted\), although/,
+    );
+    expect(outOfMemoryMessage('memory access out of bounds\n    at wasm-function', 12, choice, limit)).toBe(
+      `ran out of memory at iteration 12 on WASM (memory access out of bounds), although the plan put a step of 64 images per pass at ${formatBytes(choice.memory.peak)} and WASM allows 3.6 GiB (90% of its 4 GiB); the curves and the last checkpoint are kept: start it again with microBatch 32`,
+    );
   });
 });

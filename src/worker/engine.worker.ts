@@ -146,6 +146,7 @@ port.addEventListener('message', (event: MessageEvent<PageToWorker>) => {
   else if (msg.type === 'stop-run') run?.stop();
   else if (msg.type === 'set-lr') run?.setLr(msg.lr);
   else if (msg.type === 'simulate-device-loss') simulateDeviceLoss();
+  else if (msg.type === 'simulate-out-of-memory') run?.simulateOutOfMemory();
   else queue = queue.then(() => handle(msg));
 });
 

@@ -55,7 +55,9 @@ export type PageToWorker =
   | { type: 'stop-run' }
   | { type: 'set-lr'; lr: number }
   /** Diagnostics: destroy the WebGPU device, as a driver reset would (used by the e2e test of device loss). */
-  | { type: 'simulate-device-loss' };
+  | { type: 'simulate-device-loss' }
+  /** Diagnostics: exhaust WASM's memory before the running run's next step (used by the e2e test of that path). */
+  | { type: 'simulate-out-of-memory' };
 
 export type WorkerToPage =
   | { type: 'backend-ready'; report: BackendReport }

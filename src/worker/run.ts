@@ -8,9 +8,9 @@ import type { BackendName, Config } from '../experiment/schema';
 import {
   chooseMicroBatch,
   evaluationBatch,
-  formatBytes,
+  isOutOfMemory,
   memoryLimit,
-  backendLabel,
+  outOfMemoryMessage,
   type MemoryLimit,
   type MicroBatchChoice,
 } from '../model/memory';
@@ -40,6 +40,7 @@ export class Run {
   private stopped = false;
   private wake: (() => void) | null = null;
   private pendingLr: number | null = null;
+  private exhaustMemory = false;
   /** Everything this run has sent, kept for its checkpoints. */
   private history: RunHistory = { train: [], evals: [], lrChanges: [], signals: [] };
 
@@ -67,6 +68,10 @@ export class Run {
   }
   setLr(lr: number): void {
     this.pendingLr = lr;
+  }
+  /** Diagnostics (e2e): before the next step, allocate until WASM runs out of memory, as a too-large step would. */
+  simulateOutOfMemory(): void {
+    this.exhaustMemory = true;
   }
 
   private status(status: RunStatus, extra: { message?: string } = {}): void {
@@ -209,6 +214,11 @@ export class Run {
           this.post({ type: 'run-lr', runId: this.runId, iter: trainer.iter, lr: this.pendingLr });
           this.pendingLr = null;
         }
+        if (this.exhaustMemory && backend.active === 'wasm') {
+          // Holds 256 MiB blocks until the module's 4 GiB run out: it traps ("memory access out of bounds").
+          const held: tf.Tensor[] = [];
+          for (;;) held.push(tf.fill([64, 1024, 1024], 1));
+        }
         const loss = await trainer.step();
         if (backend.active === 'webgpu' && webgpuLost()) throw new Error('device lost'); // worded in the catch below
         // On WASM and CPU the loss readback resolves as a microtask, so without this the worker would never get
@@ -248,23 +258,4 @@ export class Run {
       trainer?.dispose();
     }
   }
-}
-
-/** tfjs's words for running out of memory: WASM's trap and abort, WebGPU's and the browser's allocation failures. */
-export function isOutOfMemory(message: string): boolean {
-  return /memory access out of bounds|out of memory|allocation failed|cannot enlarge memory|\bOOM\b|Aborted\(/i.test(
-    message,
-  );
-}
-
-/** One sentence for a run that ran out of memory although its plan said it fits. */
-export function outOfMemoryMessage(
-  raw: string,
-  iter: number,
-  choice: MicroBatchChoice & { ok: true },
-  limit: MemoryLimit,
-): string {
-  const m = choice.microBatch;
-  const smaller = m > 1 ? `microBatch ${Math.max(1, Math.floor(m / 2))}` : 'a smaller depth';
-  return `ran out of memory at iteration ${iter} on ${backendLabel(limit.backend)} ("${raw.split('\n')[0]}"), although the plan put a step of ${m} images per pass at ${formatBytes(choice.memory.peak)} and ${limit.says}; the curves and the last checkpoint are kept: start it again with ${smaller}${limit.backend === 'webgpu' ? ' or a smaller memoryBudget' : ''}`;
 }
