@@ -1,4 +1,4 @@
-import { backendSettled, expect, SCREENSHOTS, test } from './fixtures';
+import { backendSettled, expect, SCREENSHOTS, sendToEngine, startAndTrainOne, test } from './fixtures';
 
 type Run = { status: string; message?: string; config: { microBatch: unknown }; train: unknown[]; evals: unknown[] };
 
@@ -63,13 +63,8 @@ test('running out of memory mid-run ends it failed with the explanation and its 
   await page.goto('/?dataset=synthetic&depth=8&batch=8&iters=100000&testSubset=16&warmupIters=0&backend=wasm');
   await expect(await backendSettled(page)).toHaveText(/^wasm/);
   const status = page.getByTestId('run-status');
-  await page.getByRole('button', { name: 'Start', exact: true }).click();
-  await expect(page.getByTestId('run-facts')).toContainText(/Iteration\s*[1-9]/, { timeout: 120_000 });
-  await page.evaluate(() =>
-    (window as unknown as { playground: { getState(): { engine: { send(m: unknown): void } } } }).playground
-      .getState()
-      .engine.send({ type: 'simulate-out-of-memory' }),
-  );
+  await startAndTrainOne(page);
+  await sendToEngine(page, { type: 'simulate-out-of-memory' });
   await expect(status).toContainText('failed', { timeout: 120_000 });
   await expect(status).toContainText(
     /ran out of memory at iteration \d+ on WASM \((memory access out of bounds|its module aborted)\), although the plan put a step of 8 images per pass at \d+ MiB/,
@@ -77,8 +72,7 @@ test('running out of memory mid-run ends it failed with the explanation and its 
   expect((await lastRun(page))!.train.length).toBeGreaterThan(0); // curves kept
   // The aborted module was replaced: the next run trains on WASM again, not on a fallback.
   await expect(await backendSettled(page)).toHaveText(/^wasm/);
-  await page.getByRole('button', { name: 'Start', exact: true }).click();
-  await expect(page.getByTestId('run-facts')).toContainText(/Iteration\s*[1-9]/, { timeout: 120_000 });
+  await startAndTrainOne(page);
   await expect(status).toContainText('Running on wasm');
   await page.getByRole('button', { name: 'Stop', exact: true }).click();
   await expect(status).toContainText('stopped', { timeout: 60_000 });

@@ -341,8 +341,14 @@ describe('parseRunsJson reads the run JSON of npm run experiment and of the PyTo
   });
 
   it('reads npm run experiment output: a tfjs backend, tensor counts, a run that never started, non-finite losses', () => {
-    const tfjs = parseRunsJson(JSON.stringify(runJson({ backend: 'wasm', adapter: null, history: run('w') })));
+    const memory = { microBatch: 64, peakBytes: 2e9, budgetBytes: 3.8e9, note: 'microBatch auto → 64: …' };
+    const tfjs = parseRunsJson(JSON.stringify(runJson({ backend: 'wasm', adapter: null, history: run('w'), memory })));
     expect(tfjs.ok && tfjs.runs[0]!.info?.backend).toBe('wasm');
+    expect(tfjs.ok && tfjs.runs[0]!.info?.memory).toEqual(memory); // how its micro-batch was chosen
+    // A PyTorch run JSON of a config written before microBatch existed: what it ran, the whole batch per pass.
+    const { microBatch: _m, ...older } = runJson().config;
+    const old = parseRunsJson(JSON.stringify(runJson({ config: older })));
+    expect(old.ok && old.runs[0]!.config.microBatch).toBe(older.batch);
     const failed = runJson({ status: 'failed', message: 'no backend', backend: null, params: null });
     const none = parseRunsJson(JSON.stringify(failed));
     expect(none.ok && none.runs[0]).toMatchObject({ status: 'failed', message: 'no backend' });

@@ -145,6 +145,12 @@ const evalPoint = z.object({
 });
 const backend = z.enum([...BACKENDS, ...EXTERNAL_BACKENDS]);
 const fallbacks = z.array(z.object({ backend, error: z.string() }));
+const runMemory = z.object({
+  microBatch: z.number(),
+  peakBytes: z.number(),
+  budgetBytes: z.number(),
+  note: z.string(),
+});
 const runInfo: z.ZodType<RunInfo> = z.object({
   backend,
   adapter: z.string().nullable(),
@@ -152,9 +158,7 @@ const runInfo: z.ZodType<RunInfo> = z.object({
   trainableParams: z.number(),
   trainImages: z.number().optional(),
   testImages: z.number().optional(),
-  memory: z
-    .object({ microBatch: z.number(), peakBytes: z.number(), budgetBytes: z.number(), note: z.string() })
-    .optional(),
+  memory: runMemory.optional(),
 });
 const history = z.object({
   train: z.array(trainPoint),
@@ -209,6 +213,8 @@ const runResult = z.object({
   startedAt: z.number().optional(),
   trainImages: z.number().nullable().optional(),
   testImages: z.number().nullable().optional(),
+  // The page's memory plan of the run (npm run experiment); null or absent elsewhere.
+  memory: runMemory.nullable().optional(),
   history,
   signal: z.array(signalPoint).optional(),
 });
@@ -262,6 +268,7 @@ function parseRunResult(data: Record<string, unknown>, text: string, now: number
     run.info = { backend: r.backend, adapter: r.adapter, fallbacks: r.fallbacks ?? [], trainableParams: r.params };
     if (typeof r.trainImages === 'number') run.info.trainImages = r.trainImages;
     if (typeof r.testImages === 'number') run.info.testImages = r.testImages;
+    if (r.memory) run.info.memory = r.memory;
   }
   if (r.message) run.message = r.message;
   if (r.signal?.length) run.signals = r.signal;
