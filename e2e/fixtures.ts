@@ -89,3 +89,20 @@ export async function untilCheckpointed(page: Page, iter: number) {
     })
     .toBeGreaterThanOrEqual(iter);
 }
+
+/** Presses Start and waits until the run has trained at least one iteration. */
+export async function startAndTrainOne(page: Page) {
+  await page.getByRole('button', { name: 'Start', exact: true }).click();
+  await expect(page.getByTestId('run-facts')).toContainText(/Iteration\s*[1-9]/, { timeout: 120_000 });
+}
+
+/** Sends the engine worker a message as the page would (the diagnostics that simulate a fault). */
+export async function sendToEngine(page: Page, message: { type: string }) {
+  await page.evaluate(
+    (m) =>
+      (window as unknown as { playground: { getState(): { engine: { send(m: unknown): void } } } }).playground
+        .getState()
+        .engine.send(m),
+    message,
+  );
+}

@@ -1,4 +1,4 @@
-import { backendSettled, expect, SCREENSHOTS, test } from './fixtures';
+import { backendSettled, expect, SCREENSHOTS, sendToEngine, startAndTrainOne, test } from './fixtures';
 
 // Tiny runs: software WebGPU (SwiftShader) takes seconds per step even for an 8-layer net at batch 4.
 const TINY = 'dataset=synthetic&depth=8&batch=4&iters=6&evalEvery=3&testSubset=32&warmupIters=0';
@@ -82,13 +82,8 @@ test('a lost GPU device ends the run as failed with its curves kept, and the nex
   await page.goto(`/?${TINY.replace('iters=6', 'iters=1000')}`);
   await expect(await backendSettled(page)).toHaveText(/^webgpu/);
   const status = page.getByTestId('run-status');
-  await page.getByRole('button', { name: 'Start', exact: true }).click();
-  await expect(page.getByTestId('run-facts')).toContainText(/Iteration\s*[1-9]/, { timeout: 120_000 });
-  await page.evaluate(() =>
-    (window as unknown as { playground: { getState(): { engine: { send(m: unknown): void } } } }).playground
-      .getState()
-      .engine.send({ type: 'simulate-device-loss' }),
-  );
+  await startAndTrainOne(page);
+  await sendToEngine(page, { type: 'simulate-device-loss' });
   await expect(status).toContainText('failed', { timeout: 120_000 });
   await expect(status).toContainText('the GPU device was lost');
   expect((await runState(page))!.iters.length).toBeGreaterThan(0); // curves kept

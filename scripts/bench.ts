@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --backends webgpu,wasm --nets 20:32,110:128 --iters 6]
+ * npm run bench [-- --backends webgpu,wasm --nets 20:32,110:128 --iters 6 --port 4320]
  *
  * Speed of training steps as a user gets them: each (backend, depth:batch) pair runs through `npm run experiment`
  * (built app, headless Chromium, the page's worker) on the embedded demo set with full pre-activation units, and
@@ -20,6 +20,8 @@ const nets = arg('--nets', '20:32,20:128,110:32,110:128')
   .split(',')
   .map((s) => s.split(':').map(Number) as [number, number]);
 const iters = Number(arg('--iters', '6'));
+// Passed to npm run experiment: a port of your own, when another checkout's server may be on the default one.
+const port = arg('--port', '4320');
 const dir = mkdtempSync(join(tmpdir(), 'bench-'));
 
 interface Point {
@@ -33,15 +35,20 @@ for (const [depth, batch] of nets) {
     const query = `dataset=synthetic&unit=full-preact&depth=${depth}&batch=${batch}&iters=${iters}&warmupIters=0&evalEvery=1000000&testSubset=100&backend=${backend}`;
     const out = join(dir, `${backend}-${depth}-${batch}.json`);
     process.stderr.write(`ResNet-${depth}, batch ${batch}, ${backend}…\n`);
-    const r = spawnSync('npx', ['tsx', 'scripts/experiment.ts', query, '--out', out], {
+    const r = spawnSync('npx', ['tsx', 'scripts/experiment.ts', query, '--out', out, '--port', port], {
       stdio: ['ignore', 'ignore', 'ignore'],
     });
-    let json: { status: string; backend: string | null; adapter: string | null; history: { train: Point[] } } | null =
-      null;
+    let json: {
+      status: string;
+      backend: string | null;
+      adapter: string | null;
+      config: { microBatch: number | string };
+      history: { train: Point[] };
+    } | null = null;
     try {
       json = JSON.parse(readFileSync(out, 'utf8'));
     } catch {
-      rows.push([`ResNet-${depth}`, String(batch), backend, '—', '—', '—', `no result (exit ${r.status})`]);
+      rows.push([`ResNet-${depth}`, String(batch), '—', backend, '—', '—', '—', `no result (exit ${r.status})`]);
       continue;
     }
     const train = json!.history.train;
@@ -52,6 +59,7 @@ for (const [depth, batch] of nets) {
     rows.push([
       `ResNet-${depth}`,
       String(batch),
+      String(json!.config.microBatch), // auto, resolved by the worker's memory plan
       json!.backend ?? backend,
       first ? `${(first.elapsedMs / 1000).toFixed(1)} s` : '—',
       steady === null ? '—' : steady.toFixed(1),
@@ -60,6 +68,6 @@ for (const [depth, batch] of nets) {
     ]);
   }
 }
-const head = ['network', 'batch', 'backend', 'first step', 'images/s', 'per step', 'status'];
+const head = ['network', 'batch', 'micro', 'backend', 'first step', 'images/s', 'per step', 'status'];
 const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
 for (const r of [head, ...rows]) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  '));

@@ -35,6 +35,23 @@ describe('npm run summary', () => {
     });
   });
 
+  it('gives the memory of a step per backend: the micro-batch a run would use, the largest that fits, or the refusal', () => {
+    const out = summary('block=bottleneck&depth=1001');
+    const wasm = out.memory.backends.wasm;
+    expect(out.memory).toMatchObject({ batch: 128, microBatch: 'auto' });
+    expect(wasm.budgetBytes).toBeLessThan(4 * 2 ** 30);
+    expect(wasm.microBatch).toBe(wasm.largestMicroBatch);
+    expect(wasm.stepBytes).toBeLessThanOrEqual(wasm.budgetBytes);
+    expect(Object.values(wasm.breakdown as Record<string, number>).reduce((a, b) => a + b, 0)).toBe(wasm.stepBytes);
+    expect(wasm.note).toMatch(/^BN sees only \d+ images per pass \(the paper: 64\)\. microBatch auto → \d+/);
+    const fixed = summary('block=bottleneck&depth=1001&microBatch=64').memory.backends.wasm;
+    expect(fixed.microBatch).toBeNull();
+    expect(fixed.stepBytes).toBeGreaterThan(fixed.budgetBytes);
+    expect(fixed.note).toMatch(
+      /^ResNet-1001 \(bottleneck\): micro-batches of 64 images need [\d.]+ GiB .*: use microBatch ≤ \d+ \(or auto\)\.$/,
+    );
+  });
+
   it('lists each problem of a bad link, still prints a config and exits 0', () => {
     const out = summary('http://localhost:4173/?depth=abc&unit=nope&batch=-1&zzz=1');
     expect(out.problems).toHaveLength(4);

@@ -5,7 +5,8 @@
  * Runs one experiment exactly as a user would: builds the app if the sources changed, serves it (in this process,
  * on --port, default 4320: a port something else answers on is refused), opens the link in headless Chromium (the
  * e2e flags: WebGPU on), presses Start, and follows the run in the page's worker, printing a progress line. Writes
- * the run's JSON (config, backend, adapter, params, status, final/best test error, history, signal profiles), which
+ * the run's JSON (config with microBatch as resolved, backend, adapter, params, memory plan, status, final/best test
+ * error, history, signal profiles), which
  * the page's Import JSON reads back, and optionally its history as CSV. Exits non-zero, saying why, when the link
  * has refused keys, the browser cannot start, or the run ends other than "finished" (the JSON is written all the
  * same; after Ctrl-C or a kill, with status "interrupted"). The browser and the server end with it on every path.
@@ -92,6 +93,8 @@ function resultOf(r: RunRecord, pageErrors: string[], gallery: GalleryNumbers | 
     adapter: r.info?.adapter ?? null,
     fallbacks: r.info?.fallbacks ?? [],
     params: r.info?.trainableParams ?? null,
+    // How the micro-batch in `config` was chosen, and the step's planned bytes (src/model/memory.ts).
+    memory: r.info?.memory ?? null,
     startedAt: r.startedAt,
     trainImages: r.info?.trainImages ?? null,
     testImages: r.info?.testImages ?? null,

@@ -24,6 +24,25 @@ describe('editing one key', () => {
     expect(r.adjusted).toEqual([{ key: 'depth', from: 32, to: 29, reason: expect.stringMatching(/9n\+2/) }]);
   });
 
+  it('moves microBatch to the largest divisor below it when the batch changes, and says so', () => {
+    const c = { ...defaults(), microBatch: 64 };
+    const r = editConfig(c, 'batch', '96');
+    expect(r.ok && r.config.microBatch).toBe(48);
+    expect(r.ok && r.adjusted).toEqual([
+      {
+        key: 'microBatch',
+        from: 64,
+        to: 48,
+        reason: 'must divide the batch (96): 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48 or 96',
+      },
+    ]);
+    expect(editConfig(defaults(), 'batch', '96')).toMatchObject({ ok: true, adjusted: [] }); // auto: nothing to move
+    expect(editConfig(defaults(), 'microBatch', '3')).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/^must divide the batch \(128\)/),
+    });
+  });
+
   it('takes typed booleans from checkboxes', () => {
     const r = editConfig(defaults(), 'nesterov', true);
     expect(r.ok && r.config.nesterov).toBe(true);

@@ -11,7 +11,8 @@ export type Parsed<V> = { ok: true; value: V } | { ok: false; reason: string };
 /** What the UI needs to draw an input for a value type, without knowing the type's code. */
 export type InputHint =
   | { kind: 'enum'; options: readonly string[] }
-  | { kind: 'number'; integer: boolean; min: number; max: number }
+  /** auto: the word "auto" is a value too (typed in a text box). */
+  | { kind: 'number'; integer: boolean; min: number; max: number; auto?: boolean }
   | { kind: 'bool' }
   | { kind: 'list' };
 
@@ -127,5 +128,26 @@ export function ascendingIntListType(min: number, max: number, maxLength: number
     bounds: `ascending, each ${min} – ${max}, at most ${maxLength}; "none" for no steps`,
     input: { kind: 'list' },
     equals: (a, b) => a.length === b.length && a.every((x, i) => x === b[i]),
+  };
+}
+
+export const AUTO = 'auto';
+export type AutoOr<V> = typeof AUTO | V;
+
+/** "auto" (resolved later, by whoever runs the experiment) or a number of the inner type, e.g. microBatch. */
+export function autoOr(inner: FieldType<number>): FieldType<AutoOr<number>> {
+  const error = `must be auto or a number in ${inner.bounds}`;
+  const zod = z.union([z.literal(AUTO), inner.zod], { error }) as z.ZodType<AutoOr<number>>;
+  return {
+    zod,
+    parse: (raw) => {
+      if (raw.trim().toLowerCase() === AUTO) return { ok: true, value: AUTO };
+      const r = inner.parse(raw);
+      return r.ok ? r : { ok: false, reason: `${r.reason} (or auto)` };
+    },
+    format: (v) => (v === AUTO ? AUTO : inner.format(v)),
+    bounds: `${AUTO} | ${inner.bounds}`,
+    input: inner.input.kind === 'number' ? { ...inner.input, auto: true } : inner.input,
+    equals: same,
   };
 }

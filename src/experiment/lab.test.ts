@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseQuery } from './codec';
 import { experimentKey, LAB, rowConfig, seedStats } from './lab';
 import { UNITS } from './units';
+import { chooseMicroBatch, fits, memoryLimit, stepMemory } from '../model/memory';
 
 describe('paper lab', () => {
   it('every row is a valid link, and rows of one experiment differ', () => {
@@ -10,6 +11,19 @@ describe('paper lab', () => {
       const keys = e.rows.map((r) => experimentKey(rowConfig(r, { quick: false, seed: 1 })));
       expect(new Set(keys).size, e.id).toBe(keys.length);
     }
+  });
+
+  it('every row starts on WASM and on WebGPU; rows that say microBatch=64 fit it on WASM, the others cannot', () => {
+    for (const e of LAB)
+      for (const r of e.rows)
+        for (const quick of [false, true]) {
+          const c = rowConfig(r, { quick, seed: 1 });
+          const at64 = (backend: 'wasm' | 'webgpu') => fits(stepMemory(c, 64, backend), memoryLimit(c, backend));
+          for (const backend of ['wasm', 'webgpu'] as const)
+            expect(chooseMicroBatch(c, memoryLimit(c, backend)).ok, `${e.id} ${r.label} ${backend}`).toBe(true);
+          if (c.microBatch === 64) expect(at64('wasm'), `${e.id} ${r.label}: 64 fits WASM`).toBe(true);
+          else if (!quick) expect(at64('wasm'), `${e.id} ${r.label}: could say microBatch=64`).toBe(false);
+        }
   });
 
   it("rows carry the paper's numbers, consistent with the unit registry", () => {

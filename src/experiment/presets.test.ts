@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseQuery } from './codec';
+import { chooseMicroBatch, fits, memoryLimit, stepMemory } from '../model/memory';
 import { applyPreset, isPresetApplied, PRESETS } from './presets';
+import { UNIT_IDS } from './units';
 
 const byId = (id: string) => PRESETS.find((p) => p.id === id)!;
 
@@ -22,5 +24,17 @@ describe('presets', () => {
     const c = applyPreset(parseQuery('').config, byId('demo'));
     expect(c).toMatchObject({ dataset: 'synthetic', depth: 8, warmupIters: 0, iters: 300, milestones: [200] });
     expect(isPresetApplied(c, byId('demo'))).toBe(true);
+  });
+
+  it('start on WASM and on WebGPU, with every unit: the memory plan finds a micro-batch, 64 where it fits', () => {
+    for (const p of PRESETS)
+      for (const unit of UNIT_IDS)
+        for (const backend of ['wasm', 'webgpu'] as const) {
+          const c = applyPreset(parseQuery(`unit=${unit}`).config, p);
+          const choice = chooseMicroBatch(c, memoryLimit(c, backend));
+          expect(choice.ok, `${p.id} ${unit} ${backend}`).toBe(true);
+          if (choice.ok && fits(stepMemory(c, Math.min(64, c.batch), backend), memoryLimit(c, backend)))
+            expect(choice.microBatch).toBe(Math.min(64, c.batch));
+        }
   });
 });

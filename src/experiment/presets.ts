@@ -28,6 +28,9 @@ const KEPT: readonly ConfigKey[] = [
 
 // Paper protocol (Appendix; NOTES.md): batch 128, lr 0.1 with 400 warm-up iterations at 0.01, ÷10 at 32k and
 // 48k, 64k iterations, weight decay 1e-4, momentum 0.9, translation + flip augmentation. These are the defaults.
+// microBatch stays auto: 64 images per BN (the paper's 2 GPUs × 64) wherever a step of 64 fits the backend, and
+// the largest micro-batch that fits where not (ResNet-164 and -1001 on WASM), which the run says. A preset keeps
+// the unit, and some units at 110 layers (exclusive gating) do not fit 64 on WASM: an explicit 64 would refuse.
 export const PRESETS: readonly Preset[] = [
   {
     id: 'demo',

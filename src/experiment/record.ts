@@ -36,6 +36,20 @@ export interface RunInfo {
   /** Absent in a run imported from a run JSON that did not record them. */
   trainImages?: number;
   testImages?: number;
+  /** The step's memory plan on this backend (src/model/memory.ts); absent in runs from before micro-batches. */
+  memory?: RunMemory;
+}
+
+/** How a run's micro-batch was chosen and what its step needs, as the worker planned it before training. */
+export interface RunMemory {
+  /** Images per forward/backward pass (microBatch, auto resolved). */
+  microBatch: number;
+  /** Planned peak bytes of one step. */
+  peakBytes: number;
+  /** What the backend allows (memoryBudget, WASM's 4 GiB). */
+  budgetBytes: number;
+  /** In words, for the status line: "microBatch auto → 64: 2 passes of 64 images per step, 1.9 GiB on WASM …". */
+  note: string;
 }
 
 /** Training metrics since the previous point (the worker sends a few points a second at most). */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { depthProblem, nearestDepth, shapeSummary } from './network';
-import { anyField, applies, BLOCKS, CONFIG_KEYS, configSchema, defaults, SCHEMA } from './schema';
+import { parseQuery, toQuery } from './codec';
+import { anyField, applies, BLOCKS, completeSavedConfig, CONFIG_KEYS, configSchema, defaults, SCHEMA } from './schema';
 import { UNIT_IDS, UNITS } from './units';
 
 describe('schema table', () => {
@@ -56,6 +57,31 @@ describe('schema table', () => {
         expect(depthProblem({ depth: SCHEMA.depth.default, block, convsPerUnit })).toBeNull();
       }
     }
+  });
+
+  it('reads microBatch and memoryBudget as auto or a number, and a micro-batch must divide the batch', () => {
+    expect(parseQuery('microBatch=auto&memoryBudget=auto').config).toMatchObject({
+      microBatch: 'auto',
+      memoryBudget: 'auto',
+    });
+    expect(parseQuery('batch=96&microBatch=32&memoryBudget=12.5').config).toMatchObject({
+      microBatch: 32,
+      memoryBudget: 12.5,
+    });
+    expect(parseQuery('microBatch=48').problems).toEqual([
+      { key: 'microBatch', value: '48', reason: 'must divide the batch (128): 1, 2, 4, 8, 16, 32, 64 or 128' },
+    ]);
+    expect(parseQuery('microBatch=lots').problems[0]?.reason).toBe('must be a whole number (or auto)');
+    expect(parseQuery('batch=32&microBatch=64').problems[0]?.reason).toBe('must be at most the batch (32)');
+    expect(toQuery({ ...defaults(), microBatch: 64, memoryBudget: 16 })).toBe('microBatch=64&memoryBudget=16');
+    expect(configSchema.safeParse({ ...defaults(), microBatch: 'some' }).success).toBe(false);
+    expect(configSchema.safeParse({ ...defaults(), microBatch: 3 }).success).toBe(false); // rules are checked too
+  });
+
+  it('completes a config saved before microBatch existed with what it ran: the whole batch per pass', () => {
+    const { microBatch: _m, memoryBudget: _b, ...old } = { ...defaults(), batch: 32 };
+    expect(completeSavedConfig(old)).toEqual({ ...defaults(), batch: 32, microBatch: 32 });
+    expect(completeSavedConfig({ ...defaults(), microBatch: 8, batch: 32 })).toMatchObject({ microBatch: 8 });
   });
 
   it('bounds what a link can ask for', () => {

@@ -7,7 +7,17 @@
  * Defaults are the paper's CIFAR protocol (see ../shared/paper/NOTES.md, "Training protocol").
  */
 import { z } from 'zod';
-import { ascendingIntListType, boolType, enumType, floatType, intType, type FieldType } from './fieldTypes';
+import {
+  ascendingIntListType,
+  autoOr,
+  boolType,
+  enumType,
+  floatType,
+  intType,
+  type AutoOr,
+  type FieldType,
+} from './fieldTypes';
+import { divisorAtMost, microBatchProblem, PAPER_MICRO_BATCH } from './microBatch';
 import { depthProblem, nearestDepth, type Block } from './network';
 import { UNIT_IDS, unitsUsing, type UnitId } from './units';
 
@@ -32,6 +42,8 @@ export interface Config {
   testSubset: number;
   augment: boolean;
   batch: number;
+  /** Images per forward/backward pass; 'auto' is resolved by the worker before the run starts. */
+  microBatch: AutoOr<number>;
   lr: number;
   momentum: number;
   nesterov: boolean;
@@ -44,6 +56,8 @@ export interface Config {
   checkpointMinutes: number;
   seed: number;
   backend: BackendName;
+  /** GiB one training step may use; 'auto' is the active backend's default (src/model/memory.ts). */
+  memoryBudget: AutoOr<number>;
 }
 
 export type ConfigKey = keyof Config;
@@ -195,6 +209,16 @@ export const SCHEMA: Schema = {
     default: 128,
     type: intType(1, 1024),
   },
+  microBatch: {
+    url: 'microBatch',
+    group: 'optimisation',
+    label: 'Micro-batch',
+    help: `Images per forward/backward pass: a step runs batch/microBatch passes, each BN normalising its own images (the paper: 128 on 2 GPUs, 64 each), then one SGD update with the mean gradient. auto: the largest divisor of batch, at most ${PAPER_MICRO_BATCH}, whose step fits the backend's memory.`,
+    default: 'auto',
+    type: autoOr(intType(1, 1024)),
+    rule: (m, c) => (m === 'auto' ? null : microBatchProblem(m, c.batch)),
+    repair: (m, c) => (m === 'auto' ? m : divisorAtMost(c.batch, m)),
+  },
   lr: {
     url: 'lr',
     group: 'optimisation',
@@ -291,6 +315,14 @@ export const SCHEMA: Schema = {
     default: 'webgpu',
     type: enumType(BACKENDS),
   },
+  memoryBudget: {
+    url: 'memoryBudget',
+    group: 'run',
+    label: 'Memory budget (GiB)',
+    help: "Memory one training step may use, checked before the run starts. auto: 4 GiB, WASM's maximum; WebGPU cannot tell how much memory the GPU has, so give yours (e.g. 16) to allow larger micro-batches there.",
+    default: 'auto',
+    type: autoOr(floatType(0.25, 1024)),
+  },
 };
 
 /** Keys in table order: the order of the form, of the README and of every written link. */
@@ -320,6 +352,17 @@ export function describeApplicability(key: ConfigKey): string | null {
   if (!w) return null;
   const parts = Object.entries(w).map(([k, vs]) => `${k} = ${(vs as readonly string[]).join(' | ')}`);
   return `only with ${parts.join(' and ')}`;
+}
+
+/**
+ * A config saved before some keys existed (an older run in this browser's storage or an older export), completed
+ * with the values that reproduce what it ran: microBatch = batch (steps were not split), other keys their
+ * defaults. Keys it has are left as they are (validation, where wanted, comes after).
+ */
+export function completeSavedConfig(saved: object): object {
+  const s = saved as Partial<Config>;
+  const filled: Partial<Config> = { ...defaults(), ...(typeof s.batch === 'number' && { microBatch: s.batch }) };
+  return { ...filled, ...s };
 }
 
 /**

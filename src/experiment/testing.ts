@@ -1,6 +1,7 @@
 /** fast-check generators of experiments, built from the schema table (used by the tests only). */
 import fc from 'fast-check';
 import { canonical } from './codec';
+import { divisors } from './microBatch';
 import { BACKENDS, BLOCKS, DATASETS, type Config } from './schema';
 import { UNIT_IDS } from './units';
 
@@ -23,6 +24,8 @@ export const arbitraryConfig: fc.Arbitrary<Config> = fc
     testSubset: fc.integer({ min: 0, max: 10_000 }),
     augment: fc.boolean(),
     batch: fc.integer({ min: 1, max: 1024 }),
+    /** auto, or a pick among the batch's divisors (mapped below). */
+    microBatchPick: fc.option(fc.nat(), { nil: undefined }),
     lr: float(1e-6, 1000),
     momentum: float(0, 0.999),
     nesterov: fc.boolean(),
@@ -37,9 +40,17 @@ export const arbitraryConfig: fc.Arbitrary<Config> = fc
     checkpointMinutes: float(0, 1440),
     seed: fc.integer({ min: 0, max: 2_147_483_647 }),
     backend: fc.constantFrom(...BACKENDS),
+    memoryBudget: fc.option(float(0.25, 1024), { nil: undefined }),
   })
-  .map(({ n, ...rest }) => {
+  .map(({ n, microBatchPick, memoryBudget, ...rest }) => {
     const convs = rest.block === 'bottleneck' ? 3 : rest.convsPerUnit;
-    return canonical({ ...rest, depth: 3 * convs * n + 2 } as Config);
+    const d = divisors(rest.batch);
+    const microBatch = microBatchPick === undefined ? 'auto' : d[microBatchPick % d.length]!;
+    return canonical({
+      ...rest,
+      microBatch,
+      memoryBudget: memoryBudget ?? 'auto',
+      depth: 3 * convs * n + 2,
+    } as Config);
   })
   .filter((c) => c.depth <= 1202);

@@ -31,8 +31,13 @@ export function batchNormTraining(
 ): tf.Tensor4D {
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [input, g, b, save] = args as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
-    const { mean, variance } = tf.moments(input, AXES);
-    onStats(mean as tf.Tensor1D, variance as tf.Tensor1D);
+    // In a tidy: the moments' activation-sized temporaries (x − μ, its square) go at once, not at the end of the
+    // forward pass.
+    const [mean, variance] = tf.tidy(() => {
+      const m = tf.moments(input, AXES);
+      return [m.mean as tf.Tensor1D, m.variance as tf.Tensor1D];
+    });
+    onStats(mean, variance);
     const invStd = tf.rsqrt(tf.add(variance, epsilon));
     save([input, mean, invStd, g]);
     return {

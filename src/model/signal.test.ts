@@ -71,6 +71,38 @@ describe('signalProfile on the embedded set', () => {
   });
 });
 
+describe('signalProfile in chunks', () => {
+  it('combines per-chunk profiles: forward norms as roots of summed squares, gradients of the mean loss over all', async () => {
+    const data = await loadDataset('synthetic', 'embedded', 1);
+    const net = buildNetwork(cfg('dataset=synthetic&depth=8&unit=original'));
+    const { pixels, labels } = gatherBatch(data.test, rangeIndices(0, 8));
+    const x = toNormalizedImages(pixels, 8, data.normalization);
+    const tensors = tf.memory().numTensors;
+    const chunked = await signalProfile(net, x, labels, 4);
+    expect(tf.memory().numTensors).toBe(tensors);
+    const halves = await Promise.all(
+      [0, 4].map(async (start) => {
+        const part = tf.slice(x, [start, 0, 0, 0], [4, -1, -1, -1]);
+        const p = await signalProfile(net, part, labels.subarray(start, start + 4));
+        part.dispose();
+        return p;
+      }),
+    );
+    expect(chunked.images).toBe(8);
+    chunked.units.forEach((u, i) => {
+      const [a, b] = halves.map((h) => h.units[i]!);
+      expect(u.forward).toBeCloseTo(Math.hypot(a!.forward, b!.forward), 4);
+      // E = (E_1 + E_2) / 2: each half's part of ∂E/∂x_l is half its own loss's gradient.
+      expect(u.backward / Math.hypot(a!.backward / 2, b!.backward / 2)).toBeCloseTo(1, 5);
+    });
+    const whole = await signalProfile(net, x, labels);
+    expect(whole.units[0]!.backward).not.toBeCloseTo(chunked.units[0]!.backward, 6); // BN per chunk differs
+    await expect(signalProfile(net, x, labels, 3)).rejects.toThrow(/chunks of 3 do not divide 8 images/);
+    x.dispose();
+    net.dispose();
+  });
+});
+
 describe('the probe gradient is ∂E/∂x_l', () => {
   it('matches tf.grad of the head on x_L, and a central difference on x_1', async () => {
     // Post-activation: no head ops, so E(x_L) = CE(softmax(mean_HW(x_L) W + b)).

@@ -9,6 +9,7 @@
  */
 import { deleteDB, openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
 import type { RunRecord } from '../experiment/record';
+import { completeSavedConfig } from '../experiment/schema';
 import type { RunLease } from './runLocks';
 
 export const RUNS_DB_NAME = 'identity-mappings-runs';
@@ -246,7 +247,11 @@ function withHistories(runs: RunRecord[], chunks: HistoryChunk[]): RunRecord[] {
     if (c.kind === GALLERY) h.gallery = c.points[0];
     else (h[c.kind] ??= []).push(...c.points);
   }
-  return runs.map((r) => ({ ...r, ...(byRun.get(r.id) as Partial<RunRecord>) }));
+  return runs.map((r) => ({
+    ...r,
+    config: completeSavedConfig(r.config) as RunRecord['config'], // runs saved before a key existed
+    ...(byRun.get(r.id) as Partial<RunRecord>),
+  }));
 }
 
 /** Every stored run with its whole history, oldest first. */

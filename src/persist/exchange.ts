@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { toQuery } from '../experiment/codec';
 import { CLASSES } from '../model/plan';
-import { BACKENDS, configSchema } from '../experiment/schema';
+import { BACKENDS, completeSavedConfig, configSchema } from '../experiment/schema';
 import {
   EXTERNAL_BACKENDS,
   type ErrorPoint,
@@ -191,6 +191,12 @@ const evalPoint = z.object({
 });
 const backend = z.enum([...BACKENDS, ...EXTERNAL_BACKENDS]);
 const fallbacks = z.array(z.object({ backend, error: z.string() }));
+const runMemory = z.object({
+  microBatch: z.number(),
+  peakBytes: z.number(),
+  budgetBytes: z.number(),
+  note: z.string(),
+});
 const runInfo: z.ZodType<RunInfo> = z.object({
   backend,
   adapter: z.string().nullable(),
@@ -198,12 +204,16 @@ const runInfo: z.ZodType<RunInfo> = z.object({
   trainableParams: z.number(),
   trainImages: z.number().optional(),
   testImages: z.number().optional(),
+  memory: runMemory.optional(),
 });
 const history = z.object({
   train: z.array(trainPoint),
   evals: z.array(evalPoint),
   lrChanges: z.array(z.object({ iter, lr: metric })),
 });
+
+/** A config written before a key existed holds what that run ran: completed, then checked like any config. */
+const savedConfig = z.preprocess((c) => (isObject(c) ? completeSavedConfig(c) : c), configSchema);
 
 const count = z.number().int().nonnegative();
 const errorPoint: z.ZodType<ErrorPoint> = z.object({
@@ -257,7 +267,7 @@ function checkErrors(
 const exportedRun = z
   .object({
     id: z.string().min(1, { error: 'must not be empty' }),
-    config: configSchema,
+    config: savedConfig,
     status: z.enum(STATUSES),
     info: runInfo.optional(),
     message: z.string().optional(),
@@ -291,7 +301,7 @@ const signalPoint = z.object({
 const runResult = z
   .object({
     id: z.string().min(1, { error: 'must not be empty' }).optional(),
-    config: configSchema,
+    config: savedConfig,
     status: z.enum(STATUSES),
     message: z.string().nullable().optional(),
     // null for a run that ended before its engine started
@@ -302,6 +312,8 @@ const runResult = z
     startedAt: z.number().optional(),
     trainImages: z.number().nullable().optional(),
     testImages: z.number().nullable().optional(),
+    // The page's memory plan of the run (npm run experiment); null or absent elsewhere.
+    memory: runMemory.nullable().optional(),
     history: history.extend({ errors: z.array(errorPoint).optional() }),
     gallery: gallery.optional(),
     signal: z.array(signalPoint).optional(),
@@ -357,6 +369,7 @@ function parseRunResult(data: Record<string, unknown>, text: string, now: number
     run.info = { backend: r.backend, adapter: r.adapter, fallbacks: r.fallbacks ?? [], trainableParams: r.params };
     if (typeof r.trainImages === 'number') run.info.trainImages = r.trainImages;
     if (typeof r.testImages === 'number') run.info.testImages = r.testImages;
+    if (r.memory) run.info.memory = r.memory;
   }
   if (r.message) run.message = r.message;
   if (r.signal?.length) run.signals = r.signal;

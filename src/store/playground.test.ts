@@ -8,7 +8,7 @@ import { fakeEngine, SYNTHETIC } from './testing';
 
 /** A store wired to a fake worker that records what the page sends and lets the test answer. */
 function setup(link = 'dataset=synthetic&depth=8') {
-  const { engine, sent, reply, starts } = fakeEngine();
+  const { engine, sent, reply, starts, restarts } = fakeEngine();
   const parsed = parseQuery(link);
   const store = createPlaygroundStore(parsed.config);
   store.getState().loadLink(parsed.config, parsed.problems, parsed.actions);
@@ -18,7 +18,7 @@ function setup(link = 'dataset=synthetic&depth=8') {
       type: 'backend-ready',
       report: { requested: 'webgpu', active: 'webgpu', adapter: 'test', attempts: [], checkMs: 1 },
     });
-  return { store, sent, reply, backendReady, starts };
+  return { store, sent, reply, backendReady, starts, restarts };
 }
 
 describe('playground store', () => {
@@ -79,6 +79,25 @@ describe('playground store', () => {
     expect(starts()).toHaveLength(0);
     expect(store.getState().startProblem).toMatch(/cifar10 is not available/);
     expect(store.getState().autostartPending).toBe(false);
+  });
+
+  it('records the micro-batch the worker chose; a WASM module that ran out of memory is replaced', () => {
+    const { store, reply, sent, restarts } = setup('dataset=synthetic&depth=8');
+    const s = () => store.getState();
+    s().setDatasets([SYNTHETIC]);
+    s().startRun();
+    const id = s().runs[0]!.id;
+    expect(s().runs[0]!.config.microBatch).toBe('auto');
+    const memory = { microBatch: 64, peakBytes: 2 ** 30, budgetBytes: 3 * 2 ** 30, note: 'microBatch auto → 64' };
+    const info = { backend: 'wasm', adapter: null, fallbacks: [], trainableParams: 1, trainImages: 1, testImages: 1 };
+    reply({ type: 'run-status', runId: id, status: 'running', info: { ...info, backend: 'wasm', memory } });
+    expect(s().runs[0]!.config.microBatch).toBe(64);
+    expect(s().runs[0]!.info?.memory?.note).toBe('microBatch auto → 64');
+    reply({ type: 'run-status', runId: id, status: 'failed', message: 'ran out of memory at iteration 3 …' });
+    const before = sent.length;
+    reply({ type: 'engine-aborted' });
+    expect(restarts).toEqual([before]);
+    expect(sent.slice(before).map((m) => m.type)).toEqual(['init-backend', 'prepare-dataset']);
   });
 
   it('applies a preset to the config', () => {

@@ -41,9 +41,11 @@ export function applyRunMessage(store: PlaygroundStore, m: RunMessage): void {
   const state = store.getState();
   switch (m.type) {
     case 'run-status':
-      state.updateRun(m.runId, () => ({
+      state.updateRun(m.runId, (r) => ({
         status: m.status,
         ...(m.info && { info: m.info }),
+        // The run's config records the micro-batch it trains with (auto resolved by the worker's memory plan).
+        ...(m.info?.memory && { config: { ...r.config, microBatch: m.info.memory.microBatch } }),
         ...(m.message && { message: m.message }),
       }));
       break;
@@ -127,6 +129,13 @@ export function syncWithEngine(store: PlaygroundStore, engine: EngineClient): ()
         break;
       case 'import-failed':
         store.setState({ importState: { status: 'failed', message: m.message } });
+        break;
+      case 'engine-aborted':
+        // WASM ran out of memory and its module cannot recover: a fresh worker, backend and dataset.
+        engine.restart();
+        prepared = '';
+        initBackend();
+        prepareDataset();
         break;
       case 'signal-result':
       case 'signal-failed':

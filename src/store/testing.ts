@@ -15,8 +15,11 @@ export const SYNTHETIC: DatasetEntry = {
 export function fakeEngine() {
   const sent: PageToWorker[] = [];
   const listeners = new Set<(m: WorkerToPage) => void>();
+  /** How many messages had been sent at each restart of the worker. */
+  const restarts: number[] = [];
   const engine: EngineClient = {
     send: (m) => void sent.push(m),
+    restart: () => void restarts.push(sent.length),
     terminate: () => {},
     onMessage: (l) => {
       listeners.add(l);
@@ -24,5 +27,5 @@ export function fakeEngine() {
     },
   };
   const reply = (m: WorkerToPage) => listeners.forEach((l) => l(m));
-  return { engine, sent, reply, starts: () => sent.filter((m) => m.type === 'start-run') };
+  return { engine, sent, reply, restarts, starts: () => sent.filter((m) => m.type === 'start-run') };
 }

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { parseQuery } from '../experiment/codec';
 import { captureCheckpoint, checkpointBytes, restoreCheckpoint, type Checkpoint } from './checkpoint';
-import { onWasmWithEmbeddedSet } from './testing';
+import { onWasmWithEmbeddedSet, resolved } from './testing';
 import { Trainer } from './trainer';
 
 const data = onWasmWithEmbeddedSet();
@@ -10,11 +10,18 @@ const data = onWasmWithEmbeddedSet();
 const config = (query: string) => {
   const { config, problems } = parseQuery(`dataset=synthetic&warmupIters=0&batch=4&${query}`);
   expect(problems).toEqual([]);
-  return config;
+  return resolved(config);
 };
 
-// trainSubset=10 with batch 4: epochs end mid-batch, so resuming crosses epoch boundaries.
-const QUERIES = ['depth=8&trainSubset=10', 'depth=8&unit=original&trainSubset=10', 'depth=8&unit=dropout-shortcut'];
+// trainSubset=10 with batch 4: epochs end mid-batch, so resuming crosses epoch boundaries. With micro-batches
+// too: two passes of 2 (BN running averages updated twice a step), and four of 1 with dropout masks per pass.
+const QUERIES = [
+  'depth=8&trainSubset=10',
+  'depth=8&unit=original&trainSubset=10',
+  'depth=8&unit=dropout-shortcut',
+  'depth=8&trainSubset=10&microBatch=2',
+  'depth=8&unit=dropout-shortcut&microBatch=1',
+];
 
 async function steps(t: Trainer, n: number): Promise<number[]> {
   const losses: number[] = [];

@@ -41,3 +41,13 @@ describe('SGD as Torch', () => {
     w.dispose();
   });
 });
+
+describe('Sgd memory', () => {
+  it('frees every tensor it made when disposed', () => {
+    const w = tf.variable(tf.ones([3, 3]));
+    const before = tf.memory().numTensors;
+    new Sgd([w], { momentum: 0.9, nesterov: false, wd: 0 }).dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    w.dispose();
+  });
+});

@@ -19,7 +19,13 @@ export class Sgd {
     private readonly params: tf.Variable[],
     private readonly c: SgdConfig,
   ) {
-    this.velocity = params.map((p) => tf.variable(tf.zerosLike(p), false));
+    this.velocity = params.map((p) => {
+      // tf.variable shares the zeros' data; disposing them leaves it to the variable alone (else it outlives it).
+      const zeros = tf.zerosLike(p);
+      const v = tf.variable(zeros, false);
+      zeros.dispose();
+      return v;
+    });
   }
 
   /** Momentum buffers, one per parameter in the same order (read for checkpoints, restored by assign). */

@@ -7,6 +7,12 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll } from 'vitest';
 import { loadDataset, type LoadedDataset } from '../data/source';
+import type { Config } from '../experiment/schema';
+
+/** The config as the worker hands it to a Trainer: microBatch=auto resolved, here to the whole batch. */
+export function resolved(config: Config): Config {
+  return { ...config, microBatch: config.microBatch === 'auto' ? config.batch : config.microBatch };
+}
 
 /** Registers the hooks; the returned function gives the loaded set inside tests. */
 export function onWasmWithEmbeddedSet(): () => LoadedDataset {

@@ -1,8 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
+import { augment, EpochSampler, gatherBatch, labelsTensor, toNormalizedImages } from '../data/pipeline';
+import { createRng, deriveSeed } from '../data/rng';
 import { parseQuery } from '../experiment/codec';
-import { onWasmWithEmbeddedSet } from './testing';
-import { toNormalizedImages } from '../data/pipeline';
+import type { Config } from '../experiment/schema';
+import { buildNetwork, type Network } from '../model/network';
+import { Sgd } from './optimizer';
+import { lrAt } from './schedule';
+import { onWasmWithEmbeddedSet, resolved } from './testing';
 import { GALLERY_SIZE } from '../experiment/record';
 import { galleryOf } from './errors';
 import { Trainer } from './trainer';
@@ -14,7 +19,7 @@ const config = (query: string) => {
     `dataset=synthetic&depth=8&${query.includes('warmupIters') ? '' : 'warmupIters=0&'}${query}`,
   );
   expect(problems).toEqual([]);
-  return config;
+  return resolved(config);
 };
 
 describe('Trainer', () => {
@@ -116,5 +121,131 @@ describe('Trainer', () => {
       return l;
     };
     expect(await run()).toEqual(await run());
+  });
+});
+
+describe('micro-batches', () => {
+  /** Everything a step reads, drawn as Trainer.step draws it: the batch's records and their augmented images. */
+  function drawBatch(c: Config, sampler: EpochSampler, iter: number) {
+    const d = data();
+    const available = d.train.reduce((a, s) => a + s.count, 0);
+    const indices = sampler.nextBatch(available, c.batch);
+    const { pixels, labels } = gatherBatch(d.train, indices);
+    return { pixels, labels, n: indices.length, rng: createRng(deriveSeed(c.seed, 1, iter)) };
+  }
+
+  const variables = (net: Network) => new Map([...net.variables].map(([k, v]) => [k, Array.from(v.dataSync())]));
+
+  it.each(['unit=original', 'unit=dropout-shortcut'])(
+    'microBatch = batch is bit for bit the step without micro-batches (losses and weights): %s',
+    async (query) => {
+      const c = config(`batch=8&microBatch=8&${query}`);
+      const t = new Trainer(c, data());
+      // The step as it was before micro-batches, in one tidy.
+      const net = buildNetwork(c);
+      const opt = new Sgd(
+        net.trainable.map((v) => v.variable),
+        c,
+      );
+      const sampler = new EpochSampler(c.seed, c.trainSubset);
+      for (let iter = 0; iter < 3; iter++) {
+        const { pixels, labels, n, rng } = drawBatch(c, sampler, iter);
+        const want = tf.tidy(() => {
+          const x = augment(toNormalizedImages(pixels, n, data().normalization), rng);
+          const y = labelsTensor(labels, net.plan.classes);
+          const { value, grads } = tf.variableGrads(
+            () => tf.losses.softmaxCrossEntropy(y, net.forward(x, { training: true, seed: iter })) as tf.Scalar,
+            net.trainable.map((v) => v.variable),
+          );
+          opt.apply(grads, lrAt(c, iter, []));
+          return value.dataSync()[0]!;
+        });
+        expect(await t.step()).toBe(want);
+      }
+      const got = variables(t.net);
+      for (const [name, values] of variables(net)) expect(got.get(name), name).toEqual(values);
+      t.dispose();
+      opt.dispose();
+      net.dispose();
+    },
+    60_000,
+  );
+
+  it('k micro-batches: the update uses the mean of the k gradients, the loss is the mean, BN averages update k times', async () => {
+    const c = config('batch=8&microBatch=2&unit=dropout-shortcut&momentum=0&wd=0');
+    const k = 4;
+    const t = new Trainer(c, data());
+    // What the optimizer is handed: the gradient the step applies.
+    const opt = (t as unknown as { opt: Sgd }).opt;
+    const apply = opt.apply.bind(opt);
+    let applied: Map<string, Float32Array> | null = null;
+    opt.apply = (grads, lr) => {
+      applied = new Map(Object.entries(grads).map(([name, g]) => [name, g.dataSync().slice() as Float32Array]));
+      apply(grads, lr);
+    };
+    // An explicit loop over the same four micro-batches, on a second copy of the network.
+    const net = buildNetwork(c);
+    const byName = new Map(t.net.trainable.map(({ spec, variable }) => [variable.name, spec.name]));
+    const { pixels, labels, n, rng } = drawBatch(c, new EpochSampler(c.seed, c.trainSubset), 0);
+    const x = augment(toNormalizedImages(pixels, n, data().normalization), rng);
+    const y = labelsTensor(labels, net.plan.classes);
+    const losses: number[] = [];
+    const sums = new Map<string, Float64Array>();
+    for (let j = 0; j < k; j++) {
+      tf.tidy(() => {
+        const xj = tf.slice(x, [2 * j, 0, 0, 0], [2, -1, -1, -1]);
+        const yj = tf.slice(y, [2 * j, 0], [2, -1]);
+        const seed = j === 0 ? 0 : deriveSeed(0, j);
+        const { value, grads } = tf.variableGrads(
+          () => tf.losses.softmaxCrossEntropy(yj, net.forward(xj, { training: true, seed })) as tf.Scalar,
+          net.trainable.map((v) => v.variable),
+        );
+        losses.push(value.dataSync()[0]!);
+        for (const { spec, variable } of net.trainable) {
+          const g = grads[variable.name]!.dataSync();
+          const s = sums.get(spec.name) ?? new Float64Array(g.length);
+          g.forEach((v, i) => (s[i]! += v / k));
+          sums.set(spec.name, s);
+        }
+      });
+    }
+    tf.dispose([x, y]);
+    const loss = await t.step();
+    expect(loss).toBeCloseTo(losses.reduce((a, b) => a + b, 0) / k, 6);
+    expect(applied!.size).toBe(sums.size);
+    for (const [tfName, g] of applied!) {
+      const want = sums.get(byName.get(tfName)!)!;
+      const scale = Math.max(...want.map(Math.abs));
+      g.forEach((v, i) => expect(Math.abs(v - want[i]!), tfName).toBeLessThanOrEqual(1e-6 * scale + 1e-9));
+    }
+    // BN running averages: exactly where the explicit loop's k forward passes left them, and not where one pass
+    // over all eight images would.
+    const running = (nn: Network) =>
+      nn.plan.params.filter((p) => !p.trainable).map((p) => Array.from(nn.variables.get(p.name)!.dataSync()));
+    expect(running(t.net)).toEqual(running(net));
+    const whole = new Trainer({ ...c, microBatch: 8 }, data());
+    await whole.step();
+    expect(running(whole.net)).not.toEqual(running(net));
+    [t, whole].forEach((x) => x.dispose());
+    net.dispose();
+  }, 60_000);
+
+  it('keeps the live tensor count constant across steps of several passes', async () => {
+    const t = new Trainer(config('batch=8&microBatch=2&testSubset=16'), data());
+    const counts: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      await t.step();
+      counts.push(tf.memory().numTensors);
+    }
+    await t.evaluate();
+    expect(new Set(counts).size).toBe(1);
+    expect(tf.memory().numTensors).toBe(counts[0]);
+    t.dispose();
+  });
+
+  it('needs microBatch resolved, and dividing the batch', () => {
+    const c = config('batch=8');
+    expect(() => new Trainer({ ...c, microBatch: 'auto' }, data())).toThrow(/must be resolved/);
+    expect(() => new Trainer({ ...c, microBatch: 3 }, data())).toThrow(/must divide the batch \(8\)/);
   });
 });

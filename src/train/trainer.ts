@@ -23,6 +23,7 @@ import type { Config } from '../experiment/schema';
 import { buildNetwork, type Network } from '../model/network';
 import { GALLERY_SIZE } from '../experiment/record';
 import { confusionMatrix } from './errors';
+import { microBatchProblem } from '../experiment/microBatch';
 import { Sgd } from './optimizer';
 import { lrAt, type LrOverride } from './schedule';
 
@@ -42,13 +43,25 @@ export class Trainer {
   /** Completed iterations. */
   iter = 0;
   readonly lrOverrides: LrOverride[] = [];
+  /** Images per forward/backward pass (config.microBatch, resolved: src/model/memory.ts chooses it for auto). */
+  readonly microBatch: number;
   private readonly opt: Sgd;
   private readonly sampler: EpochSampler;
+
+  /** Test images per evaluation pass (the worker sizes it to the backend's memory). */
+  private readonly evalBatch: number;
 
   constructor(
     readonly config: Config,
     readonly data: LoadedDataset,
+    options: { evalBatch?: number } = {},
   ) {
+    this.evalBatch = options.evalBatch ?? Math.min(500, Math.max(config.batch, 100));
+    if (config.microBatch === 'auto')
+      throw new Error('microBatch=auto must be resolved for the backend before training (chooseMicroBatch)');
+    const problem = microBatchProblem(config.microBatch, config.batch);
+    if (problem) throw new Error(`microBatch ${config.microBatch} ${problem}`);
+    this.microBatch = config.microBatch;
     this.net = buildNetwork(config);
     this.opt = new Sgd(
       this.net.trainable.map((t) => t.variable),
@@ -84,31 +97,65 @@ export class Trainer {
     this.sampler.restore(s);
   }
 
-  /** One SGD iteration; resolves to its training loss. */
+  /**
+   * One SGD iteration; resolves to its training loss (the mean over the batch).
+   *
+   * Micro-batches (Appendix: "mini-batch size 128 on 2 GPUs (64 each)"): the batch is sampled and augmented
+   * exactly as one pass would, then split in order into k = batch / microBatch consecutive micro-batches. Each
+   * runs forward in training mode, so BN normalises it with its own statistics and updates the running averages
+   * once (micro-batch by micro-batch, as each replica's BN would), and backward for its mean cross-entropy
+   * loss_j. The update uses g = (1/k)·Σ_j ∇loss_j, the gradient of the batch's mean loss; the loss reported is
+   * (1/k)·Σ_j loss_j. Dropout-shortcut masks: micro-batch 0 is seeded by the iteration, as a step without
+   * micro-batches is (so microBatch = batch gives exactly that step), micro-batch j > 0 by deriveSeed(iter, j).
+   * Memory: one micro-batch's activations at a time; the running sum of the gradients is one more copy of the
+   * parameters.
+   */
   async step(): Promise<number> {
+    const { batch } = this.config;
+    const m = this.microBatch;
+    const k = batch / m;
     const available = this.data.train.reduce((a, s) => a + s.count, 0);
-    const indices = this.sampler.nextBatch(available, this.config.batch);
+    const indices = this.sampler.nextBatch(available, batch);
     const { pixels, labels } = gatherBatch(this.data.train, indices);
     const lr = this.lr;
     const vars = this.net.trainable.map((t) => t.variable);
-    const loss = tf.tidy(() => {
+    const [x, y] = tf.tidy(() => {
       const normalized = toNormalizedImages(pixels, indices.length, this.data.normalization);
       // Crops from a stream per iteration, apart from the data order's: a resumed run draws the same ones.
-      const x = this.config.augment
+      const augmented = this.config.augment
         ? augment(normalized, createRng(deriveSeed(this.config.seed, 1, this.iter)))
         : normalized;
-      const y = labelsTensor(labels, this.net.plan.classes);
-      const { value, grads } = tf.variableGrads(
-        () => tf.losses.softmaxCrossEntropy(y, this.net.forward(x, { training: true, seed: this.iter })) as tf.Scalar,
-        vars,
-      );
-      this.opt.apply(grads, lr);
-      return value;
+      return [augmented, labelsTensor(labels, this.net.plan.classes)] as const;
     });
-    this.iter++;
-    const [v] = await loss.data();
-    loss.dispose();
-    return v!;
+    let sum: { loss: tf.Scalar; grads: tf.NamedTensorMap } | null = null;
+    try {
+      for (let j = 0; j < k; j++) {
+        const { value, grads } = tf.tidy(() => {
+          const xj = k === 1 ? x : tf.slice(x, [j * m, 0, 0, 0], [m, -1, -1, -1]);
+          const yj = k === 1 ? y : tf.slice(y, [j * m, 0], [m, -1]);
+          const seed = j === 0 ? this.iter : deriveSeed(this.iter, j);
+          return tf.variableGrads(
+            () => tf.losses.softmaxCrossEntropy(yj, this.net.forward(xj, { training: true, seed })) as tf.Scalar,
+            vars,
+          );
+        });
+        sum = sum === null ? { loss: value, grads } : accumulate(sum, value, grads);
+      }
+      const total = sum!;
+      const loss = tf.tidy(() => {
+        // k = 1 leaves the gradient untouched: bit for bit the step without micro-batches.
+        const mean = k === 1 ? total.grads : mapGrads(total.grads, (g) => tf.div(g, k));
+        this.opt.apply(mean, lr);
+        return k === 1 ? tf.clone(total.loss) : tf.div(total.loss, k);
+      });
+      this.iter++;
+      const [v] = await loss.data();
+      loss.dispose();
+      return v!;
+    } finally {
+      tf.dispose([x, y]);
+      if (sum) tf.dispose([sum.loss, ...Object.values(sum.grads)]);
+    }
   }
 
   /**
@@ -116,7 +163,7 @@ export class Trainer {
    * from the same pass, what it gets wrong: every image's predicted class (for the confusion matrix) and, for the
    * gallery's first test images, the probability of that prediction.
    */
-  async evaluate(batchSize = Math.min(500, Math.max(this.config.batch, 100))): Promise<Evaluation> {
+  async evaluate(batchSize = this.evalBatch): Promise<Evaluation> {
     const test = this.data.test;
     const classes = this.net.plan.classes;
     let wrong = tf.scalar(0);
@@ -173,4 +220,24 @@ export class Trainer {
     this.opt.dispose();
     this.net.dispose();
   }
+}
+
+function mapGrads(grads: tf.NamedTensorMap, f: (g: tf.Tensor) => tf.Tensor): tf.NamedTensorMap {
+  return Object.fromEntries(Object.entries(grads).map(([name, g]) => [name, f(g)]));
+}
+
+/** sum + (loss, grads), one parameter at a time, freeing the old sums and the addends as it goes. */
+function accumulate(
+  sum: { loss: tf.Scalar; grads: tf.NamedTensorMap },
+  loss: tf.Scalar,
+  grads: tf.NamedTensorMap,
+): { loss: tf.Scalar; grads: tf.NamedTensorMap } {
+  const add = <T extends tf.Tensor>(a: T, b: T): T => {
+    const c = tf.add(a, b) as T;
+    tf.dispose([a, b]);
+    return c;
+  };
+  const next: tf.NamedTensorMap = {};
+  for (const name of Object.keys(sum.grads)) next[name] = add(sum.grads[name]!, grads[name]!);
+  return { loss: add(sum.loss, loss), grads: next };
 }

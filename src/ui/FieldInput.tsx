@@ -69,7 +69,7 @@ export function FieldInput({ name }: { name: ConfigKey }) {
       <input
         id={id}
         type="text"
-        inputMode={hint.kind === 'number' ? (hint.integer ? 'numeric' : 'decimal') : 'text'}
+        inputMode={hint.kind === 'number' && !hint.auto ? (hint.integer ? 'numeric' : 'decimal') : 'text'}
         value={draft}
         spellCheck={false}
         aria-invalid={error !== null}

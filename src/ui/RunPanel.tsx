@@ -3,6 +3,7 @@ import { DATASET_LABELS } from '../data/catalog';
 import { ACTIVE, type RunRecord } from '../experiment/record';
 import type { CheckpointInfo } from '../experiment/record';
 import { MAX_SEEDS } from '../experiment/labIds';
+import { formatBytes } from '../model/memory';
 import { usePlayground } from '../store';
 import { duration, fmt } from './format';
 
@@ -16,7 +17,7 @@ export function runMessage(r: RunRecord, checkpoint?: CheckpointInfo): string {
     case 'starting':
       return 'Starting: backend, dataset and network…';
     case 'running':
-      return `Running on ${r.info?.backend ?? '…'}${r.info?.adapter ? ` (${r.info.adapter})` : ''}.`;
+      return `Running on ${r.info?.backend ?? '…'}${r.info?.adapter ? ` (${r.info.adapter})` : ''}.${r.info?.memory ? ` ${r.info.memory.note}.` : ''}`;
     case 'paused':
       return `Paused at iteration ${fmt(last?.iter ?? 0)}.`;
     case 'finished':
@@ -136,6 +137,15 @@ export function RunPanel() {
             <small> · epoch {fmt(last?.epoch ?? 0, 2)}</small>
           </dd>
         </div>
+        {run?.info?.memory && (
+          <div className="wide">
+            <dt>Micro-batch</dt>
+            <dd data-testid="run-micro-batch">
+              {run.info.memory.microBatch} of {run.config.batch} images per pass
+              <small> · {formatBytes(run.info.memory.peakBytes)} per step</small>
+            </dd>
+          </div>
+        )}
         <div>
           <dt>Training loss</dt>
           <dd>{last ? fmt(last.loss, 4) : '—'}</dd>

@@ -52,6 +52,13 @@ export async function webgpuLostWithin(ms: number): Promise<string | null> {
   return current.lost;
 }
 
+/** The WebGPU device's buffer limits (what tfjs may allocate in one tensor), or null when no device is up. */
+export function webgpuLimits(): { maxStorageBufferBindingSize: number; maxBufferSize: number } | null {
+  if (!gpuDevice || gpuDevice.lost) return null;
+  const { maxStorageBufferBindingSize, maxBufferSize } = gpuDevice.device.limits;
+  return { maxStorageBufferBindingSize, maxBufferSize };
+}
+
 /** Destroys the WebGPU device, as a driver reset or a GPU process crash would (diagnostics and tests). */
 export function simulateDeviceLoss(): boolean {
   gpuDevice?.device.destroy();

@@ -7,7 +7,8 @@ import { saveDataset } from '../data/browserStore';
 import { DataError } from '../data/errors';
 import { importFiles } from '../data/importer';
 import { loadDataset, type LoadedDataset } from '../data/source';
-import { selectBackend, simulateDeviceLoss } from './backends';
+import { selectBackend, simulateDeviceLoss, webgpuLimits } from './backends';
+import { chooseMicroBatch, memoryLimit } from '../model/memory';
 import { buildNetwork } from '../model/network';
 import { signalOnTestBatch } from '../train/signalBatch';
 import { Run } from './run';
@@ -20,6 +21,8 @@ const port = self as unknown as WorkerPort;
 let dataset: { key: string; data: Promise<LoadedDataset> } | null = null;
 
 let run: Run | null = null;
+/** WASM ran out of memory in a run: the module aborted, so this worker can compute nothing more. */
+let wasmAborted = false;
 
 async function prepareDataset(
   name: LoadedDataset['dataset'],
@@ -73,9 +76,11 @@ async function handle(msg: PageToWorker): Promise<void> {
         (m) => port.postMessage(m),
         () => datasetFor(config, where),
         msg.resume === true,
+        () => (wasmAborted = true),
       );
       await run.execute(); // later queued work (a backend switch, another run) waits for this run to end
       run = null;
+      if (wasmAborted) port.postMessage({ type: 'engine-aborted' }); // nothing more runs here: the page replaces us
       break;
     }
     case 'prepare-dataset':
@@ -85,13 +90,17 @@ async function handle(msg: PageToWorker): Promise<void> {
       try {
         const backend = await selectBackend(msg.config.backend);
         if (Array.isArray(backend)) throw new Error('no backend could start');
+        // One pass of the 32 images, or chunks of them, must fit; a network that cannot fit one image is refused.
+        const limit = memoryLimit(msg.config, backend.active, webgpuLimits() ?? undefined);
+        const fits = chooseMicroBatch({ ...msg.config, microBatch: 'auto' }, limit);
+        if (!fits.ok) throw new Error(fits.reason);
         const data = await datasetFor(msg.config, msg.where);
         const net = buildNetwork(msg.config);
         try {
           port.postMessage({
             type: 'signal-result',
             requestId: msg.requestId,
-            profile: await signalOnTestBatch(net, data),
+            profile: await signalOnTestBatch(net, data, msg.config, limit),
           });
         } finally {
           net.dispose();
@@ -137,6 +146,7 @@ port.addEventListener('message', (event: MessageEvent<PageToWorker>) => {
   else if (msg.type === 'stop-run') run?.stop();
   else if (msg.type === 'set-lr') run?.setLr(msg.lr);
   else if (msg.type === 'simulate-device-loss') simulateDeviceLoss();
+  else if (msg.type === 'simulate-out-of-memory') run?.simulateOutOfMemory();
   else queue = queue.then(() => handle(msg));
 });
 

@@ -57,7 +57,9 @@ export type PageToWorker =
   | { type: 'stop-run' }
   | { type: 'set-lr'; lr: number }
   /** Diagnostics: destroy the WebGPU device, as a driver reset would (used by the e2e test of device loss). */
-  | { type: 'simulate-device-loss' };
+  | { type: 'simulate-device-loss' }
+  /** Diagnostics: exhaust WASM's memory before the running run's next step (used by the e2e test of that path). */
+  | { type: 'simulate-out-of-memory' };
 
 export type WorkerToPage =
   | { type: 'backend-ready'; report: BackendReport }
@@ -86,7 +88,12 @@ export type WorkerToPage =
   | { type: 'run-signal'; runId: string; point: SignalPoint }
   | { type: 'signal-result'; requestId: string; profile: SignalProfile }
   | { type: 'signal-failed'; requestId: string; message: string }
-  | { type: 'worker-error'; message: string };
+  | { type: 'worker-error'; message: string }
+  /**
+   * WASM ran out of memory: its module aborted and runs nothing more. The page replaces the worker (a fresh module)
+   * and loads the backend and dataset again; the failed run has already said why.
+   */
+  | { type: 'engine-aborted' };
 
 /** The worker's side of the port, typed (the worker's global scope is not in the page's DOM typings). */
 export interface WorkerPort {

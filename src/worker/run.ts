@@ -4,14 +4,23 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { LoadedDataset } from '../data/source';
-import type { Config } from '../experiment/schema';
+import type { BackendName, Config } from '../experiment/schema';
+import {
+  chooseMicroBatch,
+  evaluationBatch,
+  isOutOfMemory,
+  memoryLimit,
+  outOfMemoryMessage,
+  type MemoryLimit,
+  type MicroBatchChoice,
+} from '../model/memory';
 import { summarizePlan } from '../model/plan';
 import { signalOnTestBatch } from '../train/signalBatch';
 import { loadCheckpoint, saveCheckpoint } from '../persist/db';
 import { captureCheckpoint, checkpointBytes, restoreCheckpoint, type Checkpoint } from '../train/checkpoint';
 import { galleryOf } from '../train/errors';
 import { Trainer } from '../train/trainer';
-import { selectBackend, webgpuLost, webgpuLostWithin } from './backends';
+import { selectBackend, webgpuLimits, webgpuLost, webgpuLostWithin } from './backends';
 import type { RunHistory, RunStatus } from '../experiment/record';
 import type { WorkerToPage } from './protocol';
 
@@ -32,6 +41,7 @@ export class Run {
   private stopped = false;
   private wake: (() => void) | null = null;
   private pendingLr: number | null = null;
+  private exhaustMemory = false;
   /** Everything this run has sent, kept for its checkpoints. */
   private history: RunHistory = { train: [], evals: [], lrChanges: [], signals: [], errors: [] };
 
@@ -42,6 +52,8 @@ export class Run {
     private readonly dataset: () => Promise<LoadedDataset>,
     /** Continue from this run's last checkpoint in this browser, not from scratch. */
     private readonly resumeFromCheckpoint = false,
+    /** Called when WASM ran out of memory: its module aborted and cannot run anything more. */
+    private readonly onWasmAborted: () => void = () => {},
   ) {}
 
   pause(): void {
@@ -58,6 +70,10 @@ export class Run {
   setLr(lr: number): void {
     this.pendingLr = lr;
   }
+  /** Diagnostics (e2e): before the next step, allocate until WASM runs out of memory, as a too-large step would. */
+  simulateOutOfMemory(): void {
+    this.exhaustMemory = true;
+  }
 
   private status(status: RunStatus, extra: { message?: string } = {}): void {
     this.post({ type: 'run-status', runId: this.runId, status, ...extra });
@@ -67,12 +83,23 @@ export class Run {
     const c = this.config;
     this.status('starting');
     let trainer: Trainer | null = null;
+    let plan: { choice: MicroBatchChoice & { ok: true }; limit: MemoryLimit; backend: BackendName } | null = null;
     try {
       const backend = await selectBackend(c.backend);
       if (Array.isArray(backend))
         throw new Error(`no backend could start: ${backend.map((a) => `${a.backend}: ${a.error}`).join('; ')}`);
+      // The memory plan, before anything is loaded or allocated: the micro-batch (auto resolved) and whether the
+      // step fits this backend at all. A config that cannot fit is refused here, in one sentence.
+      const limit = memoryLimit(c, backend.active, webgpuLimits() ?? undefined);
+      const choice = chooseMicroBatch(c, limit);
+      if (!choice.ok) {
+        this.status('failed', { message: choice.reason });
+        return;
+      }
+      plan = { choice, limit, backend: backend.active };
+      const run = { ...c, microBatch: choice.microBatch };
       const data = await this.dataset();
-      trainer = new Trainer(c, data);
+      trainer = new Trainer(run, data, { evalBatch: evaluationBatch(run, limit) });
       let elapsedBefore = 0;
       if (this.resumeFromCheckpoint) {
         const saved = (await loadCheckpoint(this.runId)) as StoredRunCheckpoint | undefined;
@@ -94,6 +121,12 @@ export class Run {
           trainableParams: summarizePlan(trainer.net.plan).trainableParams,
           trainImages: data.trainTotal,
           testImages: data.test.count,
+          memory: {
+            microBatch: choice.microBatch,
+            peakBytes: choice.memory.peak,
+            budgetBytes: limit.budget,
+            note: choice.note,
+          },
         },
       });
       const t0 = performance.now() - elapsedBefore;
@@ -147,7 +180,7 @@ export class Run {
       // Eqn. 5 vs Eqn. 8 as the run goes: per-unit norms of x_l and ∂E/∂x_l on one fixed test batch, at the
       // start and at every evaluation (one forward and one backward pass: small beside the evaluation itself).
       const signal = async () => {
-        const point = { iter: trainer!.iter, profile: await signalOnTestBatch(trainer!.net, data) };
+        const point = { iter: trainer!.iter, profile: await signalOnTestBatch(trainer!.net, data, run, limit) };
         this.history.signals.push(point);
         this.post({ type: 'run-signal', runId: this.runId, point });
       };
@@ -192,6 +225,11 @@ export class Run {
           this.post({ type: 'run-lr', runId: this.runId, iter: trainer.iter, lr: this.pendingLr });
           this.pendingLr = null;
         }
+        if (this.exhaustMemory && backend.active === 'wasm') {
+          // Holds 256 MiB blocks until the module's 4 GiB run out: it traps ("memory access out of bounds").
+          const held: tf.Tensor[] = [];
+          for (;;) held.push(tf.fill([64, 1024, 1024], 1));
+        }
         const loss = await trainer.step();
         if (backend.active === 'webgpu' && webgpuLost()) throw new Error('device lost'); // worded in the catch below
         // On WASM and CPU the loss readback resolves as a microtask, so without this the worker would never get
@@ -216,11 +254,16 @@ export class Run {
       await save();
       this.status(this.stopped ? 'stopped' : 'finished');
     } catch (e) {
-      // After a device loss tfjs fails in its own words; say what happened instead.
+      // After a device loss or running out of memory tfjs fails in its own words; say what happened instead.
+      const raw = e instanceof Error ? e.message : String(e);
       const lost = this.config.backend === 'webgpu' ? await webgpuLostWithin(1000) : null;
-      const message = lost
-        ? `the GPU device was lost (${lost}); the curves so far are kept, and a new run starts on a fresh device`
-        : (e as Error).message;
+      let message = raw;
+      if (lost)
+        message = `the GPU device was lost (${lost}); the curves so far are kept, and a new run starts on a fresh device`;
+      else if (plan && isOutOfMemory(raw)) {
+        message = outOfMemoryMessage(raw, trainer?.iter ?? 0, plan.choice, plan.limit);
+        if (plan.backend === 'wasm') this.onWasmAborted();
+      }
       this.status('failed', { message });
     } finally {
       trainer?.dispose();
