@@ -111,7 +111,7 @@ function toCsv(r: RunRecord): string {
 
 async function main() {
   const { link, out, csv, timeoutMs, port } = args();
-  const { config, problems } = parseQuery(link);
+  const { config, problems, actions } = parseQuery(link);
   if (problems.length) {
     throw new Error(
       `the link has refused keys, nothing was run:\n${problems.map((p) => `  ${p.key}=${p.value}: ${p.reason}`).join('\n')}`,
@@ -127,7 +127,8 @@ async function main() {
     const page = await browser.newPage();
     const pageErrors: string[] = [];
     page.on('pageerror', (e) => pageErrors.push(e.message));
-    await page.goto(`http://localhost:${port}/?${toQuery(config)}`);
+    // The experiment, and the machine's setting a link may carry (WASM threads).
+    await page.goto(`http://localhost:${port}/?${toQuery(config, { threads: actions.threads })}`);
     const start = page.getByRole('button', { name: 'Start', exact: true });
     await start.waitFor();
     await page.waitForFunction(

@@ -23,6 +23,8 @@ export interface BackendAttempt {
 export interface RunInfo {
   backend: BackendName;
   adapter: string | null;
+  /** WASM's threads (absent on other backends and in runs recorded before threads were counted). */
+  threads?: number;
   /** Backends that failed before the one in use, with their reasons. */
   fallbacks: BackendAttempt[];
   trainableParams: number;

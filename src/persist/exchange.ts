@@ -145,6 +145,7 @@ const backend = z.enum(BACKENDS);
 const runInfo: z.ZodType<RunInfo> = z.object({
   backend,
   adapter: z.string().nullable(),
+  threads: z.number().int().positive().optional(),
   fallbacks: z.array(z.object({ backend, error: z.string() })),
   trainableParams: z.number(),
   trainImages: z.number(),

@@ -66,10 +66,12 @@ export class Run {
     const c = this.config;
     this.status('starting');
     let trainer: Trainer | null = null;
+    let onWebGPU = false;
     try {
       const backend = await selectBackend(c.backend);
       if (Array.isArray(backend))
         throw new Error(`no backend could start: ${backend.map((a) => `${a.backend}: ${a.error}`).join('; ')}`);
+      onWebGPU = backend.active === 'webgpu';
       const data = await this.dataset();
       trainer = new Trainer(c, data);
       let elapsedBefore = 0;
@@ -88,6 +90,7 @@ export class Run {
         info: {
           backend: backend.active,
           adapter: backend.adapter,
+          ...(backend.threads && { threads: backend.threads.count }),
           fallbacks: backend.attempts,
           trainableParams: summarizePlan(trainer.net.plan).trainableParams,
           trainImages: data.trainTotal,
@@ -206,7 +209,7 @@ export class Run {
       this.status(this.stopped ? 'stopped' : 'finished');
     } catch (e) {
       // After a device loss tfjs fails in its own words; say what happened instead.
-      const lost = this.config.backend === 'webgpu' ? await webgpuLostWithin(1000) : null;
+      const lost = onWebGPU ? await webgpuLostWithin(1000) : null;
       const message = lost
         ? `the GPU device was lost (${lost}); the curves so far are kept, and a new run starts on a fresh device`
         : (e as Error).message;
