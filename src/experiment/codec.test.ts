@@ -65,11 +65,11 @@ describe('reading a link', () => {
   });
 
   it('reads the WASM thread count as a link action, kept in the written link, not in the experiment', () => {
-    const r = parseQuery('depth=20&threads=2');
+    const r = parseQuery('depth=56&threads=2');
     expect(r.problems).toEqual([]);
     expect(r.actions.threads).toBe(2);
-    expect(r.config).toEqual(parseQuery('depth=20').config);
-    expect(toQuery(r.config, r.actions)).toBe('depth=20&threads=2');
+    expect(r.config).toEqual(parseQuery('depth=56').config);
+    expect(toQuery(r.config, r.actions)).toBe('depth=56&threads=2');
     for (const bad of ['0', '9', '1.5', 'all'])
       expect(parseQuery(`threads=${bad}`).problems).toEqual([
         { key: 'threads', value: bad, reason: 'must be a whole number from 1 to 8' },

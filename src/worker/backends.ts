@@ -16,6 +16,8 @@ import wasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wa
 import { MAX_THREADS } from '../experiment/codec';
 import type { BackendChoice, BackendName } from '../experiment/schema';
 import type { BackendAttempt } from '../experiment/record';
+import '../kernels/wasm'; // our WASM kernels (conv gradients, batch norm), registered on import
+import '../kernels/webgpu'; // our WebGPU kernels (conv filter gradient, batch norm)
 import type { BackendReport, WasmThreads } from './protocol';
 
 const FALLBACKS: readonly BackendName[] = ['wasm', 'cpu'];
