@@ -174,6 +174,7 @@ async function main() {
       message: r.message ?? null,
       backend: r.info?.backend ?? null,
       adapter: r.info?.adapter ?? null,
+      threads: r.info?.threads ?? null,
       fallbacks: r.info?.fallbacks ?? [],
       params: r.info?.trainableParams ?? null,
       finalTestError: errors.at(-1) ?? null,
