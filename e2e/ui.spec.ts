@@ -82,13 +82,13 @@ test('each of the 10 unit cards sets the unit in the link, shows its diagram, an
   await backendSettled(page);
 });
 
-test('two tiny WebGPU runs of different units overlay on one chart; the run list shows, hides, re-runs and deletes', async ({
+test('two tiny runs of different units overlay on one chart; the run list shows, hides, re-runs and deletes', async ({
   page,
 }) => {
   test.setTimeout(480_000);
   await recordLongTasks(page);
-  await page.goto(`/?${TINY}`);
-  await expect(await backendSettled(page)).toHaveText(/^webgpu/);
+  await page.goto(`/?${TINY}`); // auto: WASM here, WebGPU on a GPU; the chart and list do not depend on it
+  const backend = (await (await backendSettled(page)).textContent())!.split(' ')[0]!;
   const status = page.getByTestId('run-status');
   const chart = page.getByTestId('runs-chart');
   const lines = chart.locator('.recharts-line');
@@ -136,10 +136,9 @@ test('two tiny WebGPU runs of different units overlay on one chart; the run list
     .toContain('iteration');
   await chart.screenshot({ path: `${SCREENSHOTS}/chart-tooltip.png` });
 
-  // Reported, not asserted: here software WebGPU (SwiftShader) runs in the GPU process on the same two CPU
-  // cores as the page, so every chart redraw is stretched by that contention. The WASM test below asserts.
-  const report = await longTaskReport(page, trainingStart, trainingEnd, 'webgpu');
-  console.log(`long tasks while training on software WebGPU: ${JSON.stringify(report)}`);
+  // Reported, not asserted: on a shared CPU the figures are noise as much as signal.
+  const report = await longTaskReport(page, trainingStart, trainingEnd, `two-runs-${backend}`);
+  console.log(`long tasks while two runs trained on ${backend}: ${JSON.stringify(report)}`);
 
   // Log scale and smoothing redraw the same curves.
   await page.getByLabel('Log scale for the loss').check();

@@ -110,6 +110,8 @@ interface AdapterInfo {
   adapter: GPUAdapter;
   /** As the browser names it, e.g. "google swiftshader (fallback adapter)". */
   name: string;
+  /** Vendor and architecture, e.g. "google swiftshader". */
+  label: string;
   /** A software rasteriser rather than a GPU (SwiftShader, llvmpipe/lavapipe, WARP). */
   software: boolean;
 }
@@ -131,7 +133,7 @@ async function requestAdapter(): Promise<AdapterInfo> {
   const label = [info.vendor, info.architecture].filter(Boolean).join(' ') || info.description || 'unnamed adapter';
   const software =
     fallback || /swiftshader|llvmpipe|lavapipe|softpipe|basic render|software/i.test(`${label} ${info.description}`);
-  return { adapter, name: fallback ? `${label} (fallback adapter)` : label, software };
+  return { adapter, name: fallback ? `${label} (fallback adapter)` : label, label, software };
 }
 
 /** The WebGPU device tfjs runs on, kept across runs (its compiled pipelines with it) until it is lost. */
@@ -232,7 +234,7 @@ async function autoChoice(): Promise<{ first: BackendName; reason: string; adapt
     if (!found.software) return { first: 'webgpu', reason: `auto: a hardware GPU (${found.name})`, adapter: found };
     return {
       first: 'wasm',
-      reason: `auto: WASM, because the only WebGPU adapter here is software (${found.name}), far slower than WASM on the same CPU; backend=webgpu forces it`,
+      reason: `auto: WASM, because the only WebGPU adapter here is software (${found.label}), far slower than WASM on the same CPU; backend=webgpu forces it`,
     };
   } catch (e) {
     return { first: 'wasm', reason: `auto: WASM, because WebGPU is not usable here (${message(e)})` };
