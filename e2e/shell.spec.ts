@@ -1,9 +1,16 @@
 import { backendSettled, expect, query, SCREENSHOTS, test } from './fixtures';
 
-test('loads without console errors and runs the engine worker on WebGPU', async ({ page, consoleErrors }) => {
+test('loads without console errors and runs the engine worker (auto: WASM beside a software WebGPU adapter)', async ({
+  page,
+  consoleErrors,
+}) => {
   await page.goto('/');
   const badge = await backendSettled(page);
-  await expect(badge).toHaveText(/^webgpu · .+/);
+  // This browser offers only SwiftShader (--enable-unsafe-webgpu, no GPU): auto takes WASM, with all cores.
+  await expect(badge).toHaveText(/^wasm · \d+ threads?$/);
+  await expect(page.getByTestId('backend-why')).toContainText(
+    'auto: WASM, because the only WebGPU adapter here is software',
+  );
   await expect(page.getByTestId('backend-fallback')).toHaveCount(0);
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Identity Mappings in Deep Residual Networks');
   await expect(page.getByTestId('params')).toContainText('269,722 trainable'); // ResNet-20, pre-activation
@@ -81,7 +88,8 @@ test('switching to bottleneck units moves depth to a valid one and says so', asy
 
 test('the backend key switches the worker to the backend asked for', async ({ page }) => {
   await page.goto('/?backend=wasm');
-  await expect(await backendSettled(page)).toHaveText('wasm');
+  await expect(await backendSettled(page)).toHaveText(/^wasm · /);
+  await expect(page.getByTestId('backend-why')).toHaveCount(0); // named, not chosen by auto
   await page.getByLabel('Backend').selectOption('cpu');
   await expect(page.getByTestId('backend')).toHaveText('cpu');
   await page.getByLabel('Backend').selectOption('webgpu');

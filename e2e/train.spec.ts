@@ -2,6 +2,8 @@ import { backendSettled, expect, SCREENSHOTS, sendToEngine, startAndTrainOne, te
 
 // Tiny runs: software WebGPU (SwiftShader) takes seconds per step even for an 8-layer net at batch 4.
 const TINY = 'dataset=synthetic&depth=8&batch=4&iters=6&evalEvery=3&testSubset=32&warmupIters=0';
+// backend=webgpu: WebGPU even on a software adapter, where auto would take WASM.
+const ON_WEBGPU = `${TINY}&backend=webgpu`;
 
 async function runState(page: import('@playwright/test').Page) {
   return page.evaluate(() => {
@@ -32,7 +34,7 @@ test('a tiny run on WebGPU trains, pauses, resumes and finishes with loss and te
   page,
 }) => {
   test.setTimeout(300_000);
-  await page.goto(`/?${TINY}`);
+  await page.goto(`/?${ON_WEBGPU}`);
   await expect(await backendSettled(page)).toHaveText(/^webgpu/);
   const status = page.getByTestId('run-status');
   await page.getByRole('button', { name: 'Start', exact: true }).click();
@@ -79,7 +81,7 @@ test('a lost GPU device ends the run as failed with its curves kept, and the nex
   page,
 }) => {
   test.setTimeout(300_000);
-  await page.goto(`/?${TINY.replace('iters=6', 'iters=1000')}`);
+  await page.goto(`/?${ON_WEBGPU.replace('iters=6', 'iters=1000')}`);
   await expect(await backendSettled(page)).toHaveText(/^webgpu/);
   const status = page.getByTestId('run-status');
   await startAndTrainOne(page);

@@ -91,6 +91,7 @@ function resultOf(r: RunRecord, pageErrors: string[], gallery: GalleryNumbers | 
     message: r.message ?? null,
     backend: r.info?.backend ?? null,
     adapter: r.info?.adapter ?? null,
+    threads: r.info?.threads ?? null,
     fallbacks: r.info?.fallbacks ?? [],
     params: r.info?.trainableParams ?? null,
     // How the micro-batch in `config` was chosen, and the step's planned bytes (src/model/memory.ts).
@@ -129,7 +130,7 @@ let latest: { run: RunRecord; pageErrors: string[]; opts: Opts; gallery: Gallery
 
 async function main(opts: Opts) {
   const { link, out, csv, timeoutMs, port } = opts;
-  const { config, problems } = parseQuery(link);
+  const { config, problems, actions } = parseQuery(link);
   if (problems.length) {
     throw new Error(
       `the link has refused keys, nothing was run:\n${problems.map((p) => `  ${p.key}=${p.value}: ${p.reason}`).join('\n')}`,
@@ -151,7 +152,8 @@ async function main(opts: Opts) {
   const page = await browser.newPage();
   const pageErrors: string[] = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
-  await page.goto(`${served.url}/?${toQuery(config)}`);
+  // The experiment, and the machine's setting a link may carry (WASM threads).
+  await page.goto(`${served.url}/?${toQuery(config, { threads: actions.threads })}`);
   const start = page.getByRole('button', { name: 'Start', exact: true });
   await start.waitFor();
   await page.waitForFunction(

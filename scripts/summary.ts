@@ -80,8 +80,8 @@ async function testBatch(config: Config, n: number) {
 // tfjs and the data modules are imported only with --signal, so the plain summary stays instant.
 async function signal(config: Config, batch: number) {
   const tf = await import('@tensorflow/tfjs');
-  await import('@tensorflow/tfjs-backend-wasm');
-  // WASM trains convnets in Node in seconds (src/model/conv.ts); the CPU backend if it cannot start.
+  await import('../src/kernels/wasm'); // the WASM backend with our kernels (its conv gradients among them)
+  // WASM trains convnets in Node in seconds; the CPU backend if it cannot start.
   if (!(await tf.setBackend('wasm').catch(() => false))) await tf.setBackend('cpu');
   const { buildNetwork } = await import('../src/model/network');
   const { signalProfile } = await import('../src/model/signal');

@@ -64,13 +64,25 @@ describe('reading a link', () => {
     expect(bad.problems).toEqual([{ key: 'autostart', value: 'yes', reason: 'expected 0 or 1' }]);
   });
 
+  it('reads the WASM thread count as a link action, kept in the written link, not in the experiment', () => {
+    const r = parseQuery('depth=56&threads=2');
+    expect(r.problems).toEqual([]);
+    expect(r.actions.threads).toBe(2);
+    expect(r.config).toEqual(parseQuery('depth=56').config);
+    expect(toQuery(r.config, r.actions)).toBe('depth=56&threads=2');
+    for (const bad of ['0', '9', '1.5', 'all'])
+      expect(parseQuery(`threads=${bad}`).problems).toEqual([
+        { key: 'threads', value: bad, reason: 'must be a whole number from 1 to 8' },
+      ]);
+  });
+
   it('reads a paper-lab link: experiment, quick version and seeds, each checked', () => {
     const r = parseQuery('lab=table2&quick=1&seeds=3&autostart=1');
     expect(r.problems).toEqual([]);
-    expect(r.actions).toEqual({ autostart: true, lab: 'table2', quick: true, seeds: 3 });
+    expect(r.actions).toEqual({ autostart: true, lab: 'table2', quick: true, seeds: 3, threads: 0 });
     expect(toQuery(r.config, r.actions)).toBe('lab=table2&quick=1&seeds=3&autostart=1');
     const bad = parseQuery('lab=table9&seeds=0&quick=yes');
-    expect(bad.actions).toEqual({ autostart: false, lab: null, quick: false, seeds: 1 });
+    expect(bad.actions).toEqual({ autostart: false, lab: null, quick: false, seeds: 1, threads: 0 });
     expect(bad.problems.map((p) => p.key)).toEqual(['lab', 'seeds', 'quick']);
     expect(bad.problems[0]!.reason).toMatch(/table1, table2/);
   });

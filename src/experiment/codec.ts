@@ -39,7 +39,12 @@ export interface LinkActions {
   quick: boolean;
   /** Seeds per lab row (the paper: 5). */
   seeds: number;
+  /** WASM threads on this machine (0: one per core, at most 8): a setting of the machine, not of the run. */
+  threads: number;
 }
+
+/** tfjs's WASM module starts a pool of 8 workers for its threads. */
+export const MAX_THREADS = 8;
 
 export const ACTION_KEYS = {
   autostart: {
@@ -58,9 +63,13 @@ export const ACTION_KEYS = {
     values: `1 – ${MAX_SEEDS}`,
     help: 'With lab: runs per row, seeds 1…N; the table shows the median with mean ± std (the paper: median of 5).',
   },
+  threads: {
+    values: `1 – ${MAX_THREADS}`,
+    help: `Threads of the WASM backend (default: one per core, at most ${MAX_THREADS}); read when WASM first starts in the page. Needs a cross-origin-isolated page, as \`npm start\` serves it.`,
+  },
 } as const;
 
-const NO_ACTIONS: LinkActions = { autostart: false, lab: null, quick: false, seeds: 1 };
+const NO_ACTIONS: LinkActions = { autostart: false, lab: null, quick: false, seeds: 1, threads: 0 };
 
 export interface ParsedLink {
   config: Config;
@@ -151,6 +160,12 @@ export function parseQuery(input: string): ParsedLink {
       else problems.push({ key: name, value: shown(raw), reason: `must be a whole number from 1 to ${MAX_SEEDS}` });
       continue;
     }
+    if (name === 'threads') {
+      const n = Number(raw);
+      if (Number.isInteger(n) && n >= 1 && n <= MAX_THREADS) actions.threads = n;
+      else problems.push({ key: name, value: shown(raw), reason: `must be a whole number from 1 to ${MAX_THREADS}` });
+      continue;
+    }
     const key = KEY_OF_URL_NAME.get(name);
     if (!key) {
       problems.push({ key: name, value: shown(raw), reason: unknownKeyReason(name) });
@@ -218,6 +233,7 @@ export function toQuery(config: Config, actions: Partial<LinkActions> = {}): str
   if (actions.lab) parts.push(`lab=${actions.lab}`);
   if (actions.lab && actions.quick) parts.push('quick=1');
   if (actions.lab && actions.seeds && actions.seeds > 1) parts.push(`seeds=${actions.seeds}`);
+  if (actions.threads) parts.push(`threads=${actions.threads}`);
   if (actions.autostart) parts.push('autostart=1');
   return parts.join('&');
 }

@@ -30,6 +30,8 @@ export interface RunInfo {
   backend: RunBackend;
   /** The device in words: the WebGPU adapter, or the CPU or CUDA device of a PyTorch run. */
   adapter: string | null;
+  /** WASM's threads (absent on other backends and in runs recorded before threads were counted). */
+  threads?: number;
   /** Backends that failed before the one in use, with their reasons. */
   fallbacks: BackendAttempt[];
   trainableParams: number;

@@ -47,7 +47,7 @@ describe('schema table', () => {
       warmupIters: 400,
       warmupLr: 0.01,
       augment: true,
-      backend: 'webgpu',
+      backend: 'auto', // WebGPU on a GPU, else WASM (src/worker/backends.ts)
     });
   });
 

@@ -23,10 +23,14 @@ import { UNIT_IDS, unitsUsing, type UnitId } from './units';
 
 export const BLOCKS = ['basic', 'bottleneck'] as const satisfies readonly Block[];
 export const DATASETS = ['cifar10', 'cifar100', 'synthetic'] as const;
+/** The tfjs backends a run can execute on. */
 export const BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
+/** What the backend key may ask for: a backend, or auto (the fastest one this machine offers). */
+export const BACKEND_CHOICES = ['auto', ...BACKENDS] as const;
 
 export type DatasetId = (typeof DATASETS)[number];
 export type BackendName = (typeof BACKENDS)[number];
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 
 export interface Config {
   unit: UnitId;
@@ -55,7 +59,7 @@ export interface Config {
   evalEvery: number;
   checkpointMinutes: number;
   seed: number;
-  backend: BackendName;
+  backend: BackendChoice;
   /** GiB one training step may use; 'auto' is the active backend's default (src/model/memory.ts). */
   memoryBudget: AutoOr<number>;
 }
@@ -311,9 +315,9 @@ export const SCHEMA: Schema = {
     url: 'backend',
     group: 'run',
     label: 'Backend',
-    help: 'tfjs backend of the worker; webgpu falls back to wasm, then cpu, when no GPU is usable.',
-    default: 'webgpu',
-    type: enumType(BACKENDS),
+    help: 'tfjs backend of the worker. auto: WebGPU on a hardware GPU, else WASM (a software WebGPU adapter such as SwiftShader is far slower than WASM). A named backend is used if it starts, else wasm, then cpu.',
+    default: 'auto',
+    type: enumType(BACKEND_CHOICES),
   },
   memoryBudget: {
     url: 'memoryBudget',

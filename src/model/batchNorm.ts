@@ -15,6 +15,7 @@
  * losses do not change; gradients agree with tfjs's autodiff to float rounding (batchNorm.test.ts).
  */
 import * as tf from '@tensorflow/tfjs';
+import { batchNormTrainingKernel, hasBatchNormKernels } from '../kernels/batchNorm';
 
 const AXES = [0, 1, 2];
 
@@ -29,6 +30,13 @@ export function batchNormTraining(
   epsilon: number,
   onStats: (mean: tf.Tensor1D, variance: tf.Tensor1D) => void,
 ): tf.Tensor4D {
+  // WASM and WebGPU: the same textbook forward and gradient as single kernels (src/kernels/batchNorm.ts), two
+  // passes over the activations each way instead of a dozen ops.
+  if (hasBatchNormKernels()) {
+    const [y, mean, variance] = batchNormTrainingKernel(x, gamma, beta, epsilon);
+    onStats(mean, variance);
+    return y;
+  }
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [input, g, b, save] = args as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
     // In a tidy: the moments' activation-sized temporaries (x − μ, its square) go at once, not at the end of the

@@ -9,7 +9,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Config } from '../experiment/schema';
 import { batchNormTraining } from './batchNorm';
-import { conv2d } from './conv';
 import {
   BN_EPSILON,
   BN_MOMENTUM,
@@ -81,7 +80,8 @@ export function buildNetwork(config: Config): Network {
   const v = (name: string) => variables.get(name)!;
 
   function conv(x: tf.Tensor4D, op: ConvOp): tf.Tensor4D {
-    return conv2d(x, v(op.w) as tf.Tensor4D, op.stride, (op.k - 1) / 2); // trains on WASM too (conv.ts)
+    // On WASM the gradients are our kernels (src/kernels/wasm/conv.ts): tfjs-backend-wasm has no filter gradient.
+    return tf.conv2d(x, v(op.w) as tf.Tensor4D, op.stride, (op.k - 1) / 2);
   }
 
   function batchNorm(x: tf.Tensor4D, op: BNOp, training: boolean): tf.Tensor4D {

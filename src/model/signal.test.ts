@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
+import '../kernels/wasm'; // the WASM backend with our kernels (its conv gradients among them)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CIFAR10_LAYOUT, PAPER_NORMALIZATION, recordSet } from '../data/format';
 import { gatherBatch, labelsTensor, rangeIndices, toNormalizedImages } from '../data/pipeline';
@@ -10,7 +10,7 @@ import type { Config } from '../experiment/schema';
 import { buildNetwork, type Network } from './network';
 import { signalProfile } from './signal';
 
-// WASM, as the trainer's tests: its conv gradients (src/model/conv.ts) make a ResNet-56 backward take seconds.
+// WASM, as the trainer's tests: a ResNet-56 backward takes seconds there (minutes on the CPU backend).
 beforeAll(async () => {
   await tf.setBackend('wasm');
 });

@@ -200,6 +200,7 @@ const runMemory = z.object({
 const runInfo: z.ZodType<RunInfo> = z.object({
   backend,
   adapter: z.string().nullable(),
+  threads: z.number().int().positive().optional(),
   fallbacks,
   trainableParams: z.number(),
   trainImages: z.number().optional(),

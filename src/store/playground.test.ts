@@ -16,7 +16,15 @@ function setup(link = 'dataset=synthetic&depth=8') {
   const backendReady = () =>
     reply({
       type: 'backend-ready',
-      report: { requested: 'webgpu', active: 'webgpu', adapter: 'test', attempts: [], checkMs: 1 },
+      report: {
+        requested: 'webgpu',
+        active: 'webgpu',
+        adapter: 'test',
+        attempts: [],
+        checkMs: 1,
+        reason: null,
+        threads: null,
+      },
     });
   return { store, sent, reply, backendReady, starts, restarts };
 }

@@ -102,6 +102,8 @@ export interface PlaygroundState {
   queueRunning: boolean;
   lab: LabView | null;
   initSignals: InitSignal[];
+  /** WASM threads the link asks for (0: one per core); a setting of this machine, kept in the link. */
+  threads: number;
 
   loadLink(config: Config, problems: Problem[], actions?: LinkActions): void;
   /** Returns the reason when the value is refused (the config is then unchanged). */
@@ -221,6 +223,7 @@ export function createPlaygroundStore(initial: Config) {
       queueRunning: false,
       lab: null,
       initSignals: [],
+      threads: 0,
       measureInitSignal: () => {
         const { engine, datasets, config, initSignals } = get();
         if (!engine) return 'the engine worker is not running';
@@ -234,7 +237,13 @@ export function createPlaygroundStore(initial: Config) {
       removeInitSignal: (id) => set({ initSignals: get().initSignals.filter((s) => s.id !== id) }),
 
       loadLink: (config, problems, actions) => {
-        set({ config, linkProblems: problems, adjustments: [], autostartPending: actions?.autostart ?? false });
+        set({
+          config,
+          linkProblems: problems,
+          adjustments: [],
+          autostartPending: actions?.autostart ?? false,
+          threads: actions?.threads ?? 0,
+        });
         if (actions?.lab) get().openLab({ id: actions.lab, quick: actions.quick, seeds: actions.seeds });
       },
       edit: (key, raw) => {

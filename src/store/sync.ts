@@ -18,13 +18,13 @@ export function syncWithAddressBar(store: PlaygroundStore): () => void {
   store.getState().loadLink(config, problems, actions);
   // The address bar holds the experiment only: a reload must not start a second run (autostart is consumed).
   const write = () => {
-    const { config, lab } = store.getState();
-    const url = linkFor(toQuery(config, lab ? { lab: lab.id, quick: lab.quick, seeds: lab.seeds } : {}));
+    const { config, lab, threads } = store.getState();
+    const url = linkFor(toQuery(config, { ...(lab && { lab: lab.id, quick: lab.quick, seeds: lab.seeds }), threads }));
     if (url !== `${location.pathname}${location.search}${location.hash}`) history.replaceState(history.state, '', url);
   };
   write();
   return store.subscribe((s, prev) => {
-    if (s.config !== prev.config || s.lab !== prev.lab) write();
+    if (s.config !== prev.config || s.lab !== prev.lab || s.threads !== prev.threads) write();
   });
 }
 
@@ -86,7 +86,7 @@ export function syncWithEngine(store: PlaygroundStore, engine: EngineClient): ()
   store.setState({ engine });
   const initBackend = (backend = store.getState().config.backend) => {
     store.getState().setBackend({ status: 'starting', requested: backend });
-    engine.send({ type: 'init-backend', backend });
+    engine.send({ type: 'init-backend', backend, threads: store.getState().threads });
   };
   let prepared = '';
   const prepareDataset = () => {

@@ -1,10 +1,10 @@
 /**
  * Test set-up shared by the training tests (tests only): the WASM backend, because tfjs's CPU backend takes about
- * a second per 32×32 conv gradient in Node (WASM's filter gradient comes from src/model/conv.ts), and the
+ * a second per 32×32 conv gradient in Node (WASM's conv gradients are src/kernels/wasm/conv.ts), and the
  * embedded set, loaded once per file.
  */
 import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
+import '../kernels/wasm'; // the WASM backend with our kernels, as the worker runs it
 import { afterAll, beforeAll } from 'vitest';
 import { loadDataset, type LoadedDataset } from '../data/source';
 import type { Config } from '../experiment/schema';

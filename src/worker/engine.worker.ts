@@ -7,10 +7,11 @@ import { saveDataset } from '../data/browserStore';
 import { DataError } from '../data/errors';
 import { importFiles } from '../data/importer';
 import { loadDataset, type LoadedDataset } from '../data/source';
-import { selectBackend, simulateDeviceLoss, webgpuLimits } from './backends';
+import { requestWasmThreads, selectBackend, simulateDeviceLoss, webgpuLimits } from './backends';
 import { chooseMicroBatch, memoryLimit } from '../model/memory';
 import { buildNetwork } from '../model/network';
 import { signalOnTestBatch } from '../train/signalBatch';
+import { profileStep } from '../train/profile';
 import { Run } from './run';
 import type { Config } from '../experiment/schema';
 import type { PageToWorker, WorkerPort } from './protocol';
@@ -109,6 +110,17 @@ async function handle(msg: PageToWorker): Promise<void> {
         port.postMessage({ type: 'signal-failed', requestId: msg.requestId, message: (e as Error).message });
       }
       break;
+    case 'profile-step':
+      try {
+        const backend = await selectBackend(msg.config.backend);
+        if (Array.isArray(backend)) throw new Error('no backend could start');
+        const data = await datasetFor(msg.config, msg.where);
+        const profile = await profileStep(msg.config, data);
+        port.postMessage({ type: 'profile-result', requestId: msg.requestId, backend, profile });
+      } catch (e) {
+        port.postMessage({ type: 'profile-failed', requestId: msg.requestId, message: (e as Error).message });
+      }
+      break;
     case 'import-dataset':
       try {
         const result = await importFiles(msg.files, saveDataset, (progress) =>
@@ -125,6 +137,7 @@ async function handle(msg: PageToWorker): Promise<void> {
       }
       break;
     case 'init-backend': {
+      requestWasmThreads(msg.threads);
       const result = await selectBackend(msg.backend);
       port.postMessage(
         Array.isArray(result)

@@ -4,7 +4,8 @@
  */
 import type { DataErrorCode } from '../data/errors';
 import type { ImportProgress, ImportResult } from '../data/importer';
-import type { BackendName, Config, DatasetId } from '../experiment/schema';
+import type { StepProfile } from '../train/profile';
+import type { BackendChoice, BackendName, Config, DatasetId } from '../experiment/schema';
 import type {
   BackendAttempt,
   CheckpointInfo,
@@ -20,14 +21,24 @@ import type {
 } from '../experiment/record';
 
 export interface BackendReport {
-  requested: BackendName;
+  requested: BackendChoice;
   active: BackendName;
   /** The GPU adapter as the browser names it, e.g. "google swiftshader (fallback adapter)"; null off WebGPU. */
   adapter: string | null;
+  /** Why `auto` chose the active backend, in one line; null when a backend was named. */
+  reason: string | null;
+  /** WASM only: the threads its kernels run on, and why only one when threads are off; null off WASM. */
+  threads: WasmThreads | null;
   /** Backends tried before the active one, in order, each with its reason; empty when the request was met. */
   attempts: BackendAttempt[];
   /** Wall time of the check computation (upload, matmul, async readback) on the active backend. */
   checkMs: number;
+}
+
+export interface WasmThreads {
+  count: number;
+  /** Why WASM runs on one thread (not cross-origin isolated, or the link asked for it); null with threads. */
+  note: string | null;
 }
 
 /** How far the engine has loaded a dataset (sent after each shard). */
@@ -43,7 +54,8 @@ export interface DatasetLoad {
 }
 
 export type PageToWorker =
-  | { type: 'init-backend'; backend: BackendName }
+  /** threads: WASM threads asked for by the link (0: one per core, at most 8); fixed once WASM has started. */
+  | { type: 'init-backend'; backend: BackendChoice; threads: number }
   /** Load a dataset ahead of training (seed matters for the embedded set, which is generated from it). */
   | { type: 'prepare-dataset'; dataset: DatasetId; where: DatasetLoad['where']; seed: number }
   /** The user's CIFAR tarball or .bin files, to validate and store in this browser. */
@@ -56,6 +68,8 @@ export type PageToWorker =
   | { type: 'resume-run' }
   | { type: 'stop-run' }
   | { type: 'set-lr'; lr: number }
+  /** Diagnostics (npm run bench -- --profile): per-kernel times of one training step of a throwaway network. */
+  | { type: 'profile-step'; requestId: string; config: Config; where: DatasetLoad['where'] }
   /** Diagnostics: destroy the WebGPU device, as a driver reset would (used by the e2e test of device loss). */
   | { type: 'simulate-device-loss' }
   /** Diagnostics: exhaust WASM's memory before the running run's next step (used by the e2e test of that path). */
@@ -63,7 +77,7 @@ export type PageToWorker =
 
 export type WorkerToPage =
   | { type: 'backend-ready'; report: BackendReport }
-  | { type: 'backend-failed'; requested: BackendName; attempts: BackendAttempt[] }
+  | { type: 'backend-failed'; requested: BackendChoice; attempts: BackendAttempt[] }
   | { type: 'dataset-progress'; load: DatasetLoad }
   | { type: 'dataset-failed'; dataset: DatasetId; message: string }
   | { type: 'import-progress'; progress: ImportProgress }
@@ -88,6 +102,8 @@ export type WorkerToPage =
   | { type: 'run-signal'; runId: string; point: SignalPoint }
   | { type: 'signal-result'; requestId: string; profile: SignalProfile }
   | { type: 'signal-failed'; requestId: string; message: string }
+  | { type: 'profile-result'; requestId: string; backend: BackendReport; profile: StepProfile }
+  | { type: 'profile-failed'; requestId: string; message: string }
   | { type: 'worker-error'; message: string }
   /**
    * WASM ran out of memory: its module aborted and runs nothing more. The page replaces the worker (a fresh module)

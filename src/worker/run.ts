@@ -117,6 +117,7 @@ export class Run {
         info: {
           backend: backend.active,
           adapter: backend.adapter,
+          ...(backend.threads && { threads: backend.threads.count }),
           fallbacks: backend.attempts,
           trainableParams: summarizePlan(trainer.net.plan).trainableParams,
           trainImages: data.trainTotal,
@@ -256,7 +257,7 @@ export class Run {
     } catch (e) {
       // After a device loss or running out of memory tfjs fails in its own words; say what happened instead.
       const raw = e instanceof Error ? e.message : String(e);
-      const lost = this.config.backend === 'webgpu' ? await webgpuLostWithin(1000) : null;
+      const lost = plan?.backend === 'webgpu' ? await webgpuLostWithin(1000) : null;
       let message = raw;
       if (lost)
         message = `the GPU device was lost (${lost}); the curves so far are kept, and a new run starts on a fresh device`;
