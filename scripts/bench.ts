@@ -79,7 +79,16 @@ function runInBrowser(depth: number, batch: number, backend: string): BrowserRow
     ['tsx', 'scripts/experiment.ts', withThreads(queryOf(depth, batch, backend)), '--out', out, '--port', String(port)],
     { stdio: ['ignore', 'ignore', 'ignore'] },
   );
-  const row: BrowserRow = { depth, batch, backend, firstStepS: null, imagesPerSec: null, threads: null, microBatch: null, status: '' };
+  const row: BrowserRow = {
+    depth,
+    batch,
+    backend,
+    firstStepS: null,
+    imagesPerSec: null,
+    threads: null,
+    microBatch: null,
+    status: '',
+  };
   if (!existsSync(out)) return { ...row, status: `no result (exit ${r.status})` };
   const json = JSON.parse(readFileSync(out, 'utf8')) as {
     status: string;
