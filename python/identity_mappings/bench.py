@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from .data import Dataset, RecordSet
+from .distributed import Processes
 from .plan import PlanError, load_plan, check_plan
 from .train import Trainer, device_name
 
@@ -45,7 +46,7 @@ def random_dataset(classes: int, records: int, seed: int) -> Dataset:
 
 def measure(plan: dict, iters: int, device: torch.device) -> dict:
     c = plan["config"]
-    trainer = Trainer(plan, random_dataset(plan["classes"], max(4 * c["batch"], 512), c["seed"]), device)
+    trainer = Trainer(plan, random_dataset(plan["classes"], max(4 * c["batch"], 512), c["seed"]), Processes(device=device))
     seconds = []
     for _ in range(iters):
         t0 = time.perf_counter()
