@@ -160,16 +160,13 @@ if grep -qs '"status": "finished"' "$OUT"; then
   exit 0
 fi
 # torchrun comes with PyTorch; where only the module is on the path, start the same launcher through Python.
-if ! command -v torchrun >/dev/null 2>&1; then
-  torchrun() { "\${PYTHON:-python3}" -m torch.distributed.run "$@"; }
-fi
+command -v torchrun >/dev/null 2>&1 || COMMAND="\${COMMAND/ torchrun / \${PYTHON:-python3} -m torch.distributed.run }"
 echo "$NAME on $(hostname), GPUs \${CUDA_VISIBLE_DEVICES:-none}: $COMMAND"
-# In the background, in a process group of its own, so that the time limit's SIGTERM (--signal above) reaches the
-# launcher and its processes (the run checkpoints and stops) instead of only this shell.
-set -m
-eval "$COMMAND" &
+# The launcher in the background (one simple command: $! is torchrun itself), so that the time limit's SIGTERM
+# (--signal above) reaches it and, through it, the run, which checkpoints and stops; then wait for its exit status.
+eval "$COMMAND &"
 RUN=$!
-trap 'kill -TERM -- "-$RUN" 2>/dev/null' TERM
+trap 'kill -TERM "$RUN" 2>/dev/null' TERM
 set +e
 wait "$RUN"
 STATUS=$?
@@ -299,7 +296,7 @@ async function runLab(argv: string[]): Promise<number> {
     .filter((j) => !only || only.includes(j.index))
     .map((j) => ({ job: j, ...(iters ? smoke(j, iters) : { link: j.link, out: j.out }) }))
     .filter((t) => {
-      if (runStatus(join(ROOT, t.out)) !== 'finished') return true;
+      if (runStatus(resolve(ROOT, t.out)) !== 'finished') return true;
       console.log(`${t.job.name}: already finished (${t.out})`);
       return false;
     });
@@ -339,9 +336,9 @@ async function runLab(argv: string[]): Promise<number> {
         child.on('exit', (c) => done(c ?? 1));
       });
       stream.end();
-      const status = runStatus(join(ROOT, t.out));
+      const status = runStatus(resolve(ROOT, t.out));
       if (code !== 0 || status !== 'finished') failed++;
-      const result = status ? JSON.parse(readFileSync(join(ROOT, t.out), 'utf8')) : null;
+      const result = status ? JSON.parse(readFileSync(resolve(ROOT, t.out), 'utf8')) : null;
       const error =
         typeof result?.finalTestError === 'number' ? `, final test error ${result.finalTestError.toFixed(2)}%` : '';
       console.log(
