@@ -195,7 +195,7 @@ function writeLab(argv: string[]): number {
     throw new UsageError(`--data names one folder, but ${lab} trains on ${[...datasets].join(' and ')}`);
   }
   const dir = fromUser(out);
-  const data = (c: Config) => displayPath(given ? fromUser(given) : join(ROOT, datasetDir(c.dataset)));
+  const data = (c: Config) => displayPath(given ? fromUser(given) : datasetDir(c.dataset));
   const jobs = labJobs(experiment, { seeds, quick, dir, nproc: gpus, data });
   mkdirSync(join(dir, 'logs'), { recursive: true });
   const file: JobsFile = {

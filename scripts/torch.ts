@@ -87,7 +87,7 @@ function main(): number {
   if (config.batch % args.nproc !== 0) {
     return fail(`batch=${config.batch} does not split evenly over ${args.nproc} processes (--nproc)`);
   }
-  const data = args.data ? fromUser(args.data) : join(ROOT, datasetDir(config.dataset));
+  const data = args.data ? fromUser(args.data) : datasetDir(config.dataset);
   const manifest = join(data, 'manifest.json');
   if (!existsSync(manifest)) {
     return fail(

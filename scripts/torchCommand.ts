@@ -16,15 +16,14 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, realpathSync } from 'node:fs';
 import { delimiter, dirname, join, relative, resolve } from 'node:path';
 import type { DatasetId } from '../src/experiment/schema';
+import { dataDir } from './datasetServer';
 
 export const ROOT = resolve(new URL('..', import.meta.url).pathname);
 export const PACKAGE = 'identity_mappings';
 
-/** Where `npm run data` writes datasets in this checkout (its --out default). */
-export const DATA_DIR = 'public/data';
-
+/** Where `npm run data` writes a dataset in this checkout (data/<dataset>, or $PLAYGROUND_DATA_DIR/<dataset>). */
 export function datasetDir(dataset: DatasetId): string {
-  return join(DATA_DIR, dataset);
+  return join(dataDir(ROOT), dataset);
 }
 
 /**

@@ -129,7 +129,7 @@ def main(argv=None) -> int:
     from . import distributed
     from .data import DataError, load_dataset
     from .model import ResNet
-    from .plan import REPO, default_data_dir
+    from .plan import default_data_dir
     from .train import RunOptions, run
     from .weights import read_init_weights
 
