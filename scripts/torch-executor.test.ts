@@ -30,7 +30,7 @@ function config(query: string): Config {
   return config;
 }
 
-const writeDataset = (dir: string) => writeShards(dir, TRAIN, TEST);
+const writeDataset = async (dir: string) => (await writeShards(dir, TRAIN, TEST)).get('data_batch_1.bin')!;
 
 describe(`the PyTorch executor${SKIP_REASON}`, () => {
   let dir = '';

@@ -21,18 +21,22 @@ export const SKIP_REASON = PYTHON
   ? ''
   : ' (SKIPPED: no python3 with torch and numpy found; install python3-torch or set PYTHON=/path/to/python)';
 
-/** A shards folder as `npm run data` writes it, from generated official files (train labels cycle through 0–9). */
-export async function writeShards(dir: string, train: number, test: number): Promise<Uint8Array> {
-  const trainBytes = cifarFile('cifar10', train, (i) => (i * 7) % 10);
-  const files = new Map([
-    ['data_batch_1.bin', trainBytes],
+/** Generated official CIFAR-10 files (train labels cycle through 0–9): what both the page and `npm run data` read. */
+export function cifar10Files(train: number, test: number): Map<string, Uint8Array> {
+  return new Map([
+    ['data_batch_1.bin', cifarFile('cifar10', train, (i) => (i * 7) % 10)],
     ['test_batch.bin', cifarFile('cifar10', test)],
   ]);
+}
+
+/** A shards folder as `npm run data` writes it, from cifar10Files; returns those files. */
+export async function writeShards(dir: string, train: number, test: number): Promise<Map<string, Uint8Array>> {
+  const files = cifar10Files(train, test);
   const { manifest, shards } = await buildDataset(OFFICIAL.cifar10, files, 'generated');
   mkdirSync(dir, { recursive: true });
   for (const s of shards) writeFileSync(join(dir, s.file), s.bytes);
   writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
-  return trainBytes;
+  return files;
 }
 
 /** Runs `torchrun --nproc_per_node=N -m identity_mappings …args` (the launcher found beside PYTHON), CPU. */
