@@ -12,7 +12,7 @@ import type { Page } from '@playwright/test';
 import { toQuery } from '../src/experiment/codec';
 import { labExperiment, rowConfig } from '../src/experiment/lab';
 import { PYTHON, SKIP_REASON, writeShards } from '../scripts/torchTesting';
-import { backendSettled, expect, SCREENSHOTS, test } from './fixtures';
+import { backendSettled, expect, runsState, SCREENSHOTS, test } from './fixtures';
 
 const LINK = 'dataset=cifar10&unit=full-preact&depth=8&batch=16&iters=6&evalEvery=3&warmupIters=0&backend=wasm';
 const TRAIN = 64;
@@ -20,29 +20,36 @@ const TEST = 30;
 
 let dir = '';
 let files = new Map<string, Uint8Array>();
-let run: {
+interface RunJson {
   id: string;
+  status: string;
   finalTestError: number;
+  history: { evals: { iter: number; testError: number; testLoss: number }[] };
   signal: { iter: number; profile: { backwardRatio: number } }[];
   [key: string]: unknown;
-};
+}
+let run: RunJson;
+/** The same link on one process: BN over the whole batch of 16 (on two, microBatch=auto normalises each 8). */
+let single: RunJson;
+let stopped: RunJson;
 
 test.beforeAll(async () => {
   if (!PYTHON) return;
   dir = mkdtempSync(join(tmpdir(), 'torch-e2e-'));
   files = await writeShards(join(dir, 'cifar10'), TRAIN, TEST);
-  // The command users run (npm run torch): two processes, gloo.
-  const out = join(dir, 'run.json');
-  const r = spawnSync(
-    'npx',
-    ['tsx', 'scripts/torch.ts', LINK, '--nproc', '2', '--out', out, '--data', join(dir, 'cifar10'), '--device', 'cpu'],
-    {
+  // The command users run (npm run torch): two processes, gloo; and the same link on one, whole and stopped at 3.
+  const torch = (name: string, args: string[]) => {
+    const out = join(dir, `${name}.json`);
+    const data = join(dir, 'cifar10');
+    spawnSync('npx', ['tsx', 'scripts/torch.ts', LINK, '--out', out, '--data', data, '--device', 'cpu', ...args], {
       encoding: 'utf8',
       timeout: 300_000,
-    },
-  );
-  if (r.status !== 0) throw new Error(`npm run torch failed: ${r.stderr}`);
-  run = JSON.parse(readFileSync(out, 'utf8'));
+    });
+    return JSON.parse(readFileSync(out, 'utf8'));
+  };
+  run = torch('run', ['--nproc', '2']);
+  single = torch('single', ['--nproc', '1']);
+  stopped = torch('stopped', ['--nproc', '1', '--stop-at', '3']);
 });
 test.afterAll(() => dir && rmSync(dir, { recursive: true, force: true }));
 
@@ -122,6 +129,30 @@ test.describe(`runs from PyTorch${SKIP_REASON}`, () => {
       /^Weights not imported: other-model\.json holds the weights of another experiment \(depth=14\), not this run's$/,
     );
     await expect(row).toContainText('checkpoint at 6');
+  });
+
+  test('a PyTorch run stopped at iteration 3, imported with its weights, resumes in the page on the same curve', async ({
+    page,
+  }) => {
+    expect(stopped).toMatchObject({ status: 'stopped', checkpoint: { iter: 3 } });
+    await pageWithTheRunsData(page, LINK);
+    await page.getByTestId('import-runs').setInputFiles(join(dir, 'stopped.json'));
+    const row = page.getByTestId('run-row');
+    await row
+      .getByLabel(/^Import weights for/)
+      .setInputFiles([join(dir, 'stopped-model.json'), join(dir, 'stopped-model.bin')]);
+    await expect(page.getByTestId('weights-check')).toContainText('Resume continues the run exactly');
+    await row.getByRole('button', { name: /^Resume .* from its checkpoint$/ }).click();
+    await expect(row).toHaveAttribute('data-status', 'finished', { timeout: 60_000 });
+    await expect(row).toContainText('wasm');
+    // Iterations 4–6 trained by tfjs from PyTorch's weights, momentum and data position: the evaluation at 6 is
+    // the uninterrupted one-process PyTorch run's, within float rounding (and one test image either way of an argmax).
+    const resumed = (await runsState(page)).runs[0]!.evals as RunJson['history']['evals'];
+    const theirs = single.history.evals.find((e) => e.iter === 6)!;
+    const ours = resumed.find((e) => e.iter === 6)!;
+    expect(resumed.map((e) => e.iter)).toEqual([3, 6]);
+    expect(Math.abs(ours.testLoss - theirs.testLoss) / theirs.testLoss).toBeLessThan(1e-3);
+    expect(Math.abs(ours.testError - theirs.testError)).toBeLessThanOrEqual(100 / TEST + 1e-9);
   });
 
   test("a sweep's run JSONs imported at once fill the lab table with our median beside the paper's", async ({
