@@ -30,7 +30,11 @@ interface RunJson {
   microBatch: number;
   syncBN: boolean;
   replicas: { processes: number; identical: boolean; checked: boolean; maxAbsDiff: number; sha256: string };
-  history: { train: { iter: number; loss: number }[]; evals: { iter: number; testError: number; testLoss: number }[] };
+  history: {
+    train: { iter: number; loss: number }[];
+    evals: { iter: number; testError: number; testLoss: number }[];
+    errors: { iter: number; confusion: number[]; predicted: number[]; confidence: number[] }[];
+  };
   signal: { iter: number; profile: { units: { forward: number; backward: number }[] } }[];
   resumed: { iter: number; processes: number }[];
   checkpoint: { path: string; iter: number } | null;
@@ -97,6 +101,12 @@ describe(`the PyTorch executor on several processes${SKIP_REASON}`, () => {
         expect(Math.abs(p.loss - a.history.train[i]!.loss) / a.history.train[i]!.loss).toBeLessThan(TOLERANCE),
       );
       expectSameEvals(a, b);
+      // What the network gets wrong, gathered from both processes' shares of the test set.
+      b.history.errors.forEach((e, i) => {
+        const one = a.history.errors[i]!;
+        expect([e.iter, e.confusion, e.predicted]).toEqual([one.iter, one.confusion, one.predicted]);
+        e.confidence.forEach((p, j) => expect(Math.abs(p - one.confidence[j]!)).toBeLessThanOrEqual(0.001));
+      });
       expectSameWeights(a, b); // BN's running averages too: they are folded as one process would update them
       // Without micro-batches, one process normalises over all 16 images: another computation, as it should be.
       const whole = plan(QUERY, null, 'whole.json');

@@ -137,6 +137,17 @@ describe(`the PyTorch executor${SKIP_REASON}`, () => {
     });
     expect(imported.runs[0]!.evals).toHaveLength(2);
     expect(imported.runs[0]!.signals).toHaveLength(3);
+    // What the network gets wrong, as npm run experiment writes it: a confusion matrix per evaluation, over the 20
+    // evaluated images, and the gallery's predictions (here all 20 images), with the gallery itself.
+    const errors = imported.runs[0]!.errors!;
+    expect(errors.map((e) => e.iter)).toEqual([2, 4]);
+    expect(errors[1]!.confusion).toHaveLength(100);
+    expect(errors[1]!.confusion.reduce((a, b) => a + b, 0)).toBe(20);
+    const right = errors[1]!.confusion.filter((_, i) => i % 11 === 0).reduce((a, b) => a + b, 0);
+    expect(100 - 5 * right).toBeCloseTo(run.finalTestError, 9);
+    expect(errors[1]!.predicted).toHaveLength(20);
+    expect(imported.runs[0]!.gallery).toMatchObject({ labels: Array.from({ length: 20 }, (_, i) => i % 10) });
+    expect(imported.runs[0]!.gallery!.pixels).toHaveLength(20 * 3072);
   });
 
   it.skipIf(!PYTHON)('resolves a link itself through npm run summary', () => {

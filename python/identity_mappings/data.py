@@ -54,6 +54,7 @@ class RecordSet:
 class Dataset:
     name: str
     classes: int
+    class_names: List[str]
     mean: Tuple[float, float, float]
     std: Tuple[float, float, float]
     train: RecordSet
@@ -107,6 +108,7 @@ def load_dataset(folder: str, expected: str) -> Dataset:
     return Dataset(
         name=manifest["dataset"],
         classes=manifest["layout"]["classes"],
+        class_names=list(manifest.get("classNames") or [str(i) for i in range(manifest["layout"]["classes"])]),
         mean=tuple(norm["mean"]),
         std=tuple(norm["std"]),
         train=_read_split(folder, manifest, "train"),

@@ -22,6 +22,7 @@ crops and flips are the page's.
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import os
@@ -32,6 +33,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Callable, List, Optional, Sequence, Tuple
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -50,6 +52,7 @@ from .weights import export_weights, load_plan_state
 DIVERGED_LOSS = 100.0  # as the page (src/worker/run.ts): the paper's "fail"
 POINT_EVERY_S = 0.25  # training points at most 4 a second, as the page sends them
 SIGNAL_BATCH = 32  # the signal profile's batch: the first 32 test images (src/train/signalBatch.ts)
+GALLERY_SIZE = 256  # the error view's gallery: the first 256 evaluated test images (src/experiment/record.ts)
 DROPOUT_SALT = 2  # derive_seed(seed, DROPOUT_SALT, iteration, rank): the dropout masks' stream (1: the crops')
 
 
@@ -127,27 +130,72 @@ class Trainer:
         self.iter += 1
         return loss
 
+    def evaluated(self) -> int:
+        """How many test images an evaluation covers: the test set, or its first testSubset."""
+        c, test = self.config, self.data.test
+        return min(test.count, c["testSubset"]) if c["testSubset"] else test.count
+
     @torch.no_grad()
     def evaluate(self) -> dict:
-        """Test error (%) and mean loss on the test set (or its first testSubset images), in inference mode. With
-        several processes each evaluates every P-th chunk and the counts are summed."""
+        """Test error (%) and mean loss on the test set (or its first testSubset images), in inference mode, and what
+        the network gets wrong (src/train/errors.ts): the confusion matrix over those images, and the predicted class
+        and its softmax probability for the gallery (the first GALLERY_SIZE of them). With several processes each
+        evaluates every P-th chunk and the counts are summed."""
         c, test = self.config, self.data.test
-        total = min(test.count, c["testSubset"]) if c["testSubset"] else test.count
+        total = self.evaluated()
         size = min(500, max(c["batch"], 100))
+        k = self.data.classes
+        shown = min(GALLERY_SIZE, total)
         self.net.eval()
-        wrong = torch.zeros((), device=self.device)
         loss_sum = torch.zeros((), device=self.device, dtype=torch.float64)
+        confusion = torch.zeros(k * k, device=self.device, dtype=torch.float64)
+        predicted = torch.zeros(shown, device=self.device, dtype=torch.float64)
+        confidence = torch.zeros(shown, device=self.device, dtype=torch.float64)
         for chunk, start in enumerate(range(0, total, size)):
             if chunk % self.world_size != self.rank:
                 continue
-            pixels, labels = test.gather(range(start, min(start + size, total)))
+            end = min(start + size, total)
+            pixels, labels = test.gather(range(start, end))
             y = torch.from_numpy(labels).to(self.device)
             logits = self.net(normalize(pixels, self.data.mean, self.data.std, self.device))
-            wrong += (logits.argmax(1) != y).sum()
+            prob, pred = F.softmax(logits.float(), 1).max(1)
+            confusion += torch.bincount(y * k + pred, minlength=k * k).double()
             loss_sum += F.cross_entropy(logits, y, reduction="sum").double()
+            if start < shown:
+                n = min(end, shown) - start
+                predicted[start : start + n] = pred[:n].double()
+                confidence[start : start + n] = prob[:n].double()
         self.net.train()
-        wrong_all, loss_all = all_sum(self.procs, [float(wrong), float(loss_sum)])
-        return {"testError": 100 * wrong_all / total, "testLoss": loss_all / total, "images": total}
+        if self.world_size > 1:
+            packed = torch.cat([loss_sum.reshape(1), confusion, predicted, confidence])
+            torch.distributed.all_reduce(packed)
+            loss_sum, confusion = packed[0], packed[1 : 1 + k * k]
+            predicted, confidence = packed[1 + k * k : 1 + k * k + shown], packed[1 + k * k + shown :]
+        matrix = [int(round(v)) for v in confusion.tolist()]
+        wrong = total - sum(matrix[i * k + i] for i in range(k))
+        return {
+            "testError": 100 * wrong / total,
+            "testLoss": float(loss_sum) / total,
+            "images": total,
+            "errors": {
+                "confusion": matrix,
+                "predicted": [int(round(v)) for v in predicted.tolist()],
+                "confidence": [round(v, 3) for v in confidence.tolist()],
+            },
+        }
+
+    def gallery(self) -> dict:
+        """The images the errors' predictions are of (run JSON `gallery`, as npm run experiment writes it): the first
+        GALLERY_SIZE evaluated test images with their labels, and the class counts of all evaluated images."""
+        total = self.evaluated()
+        _, labels = self.data.test.gather(range(total))
+        pixels, shown = self.data.test.gather(range(min(GALLERY_SIZE, total)))
+        return {
+            "classNames": self.data.class_names,
+            "classCounts": np.bincount(labels, minlength=self.data.classes).tolist(),
+            "labels": shown.tolist(),
+            "pixels": base64.b64encode(np.ascontiguousarray(pixels).tobytes()).decode("ascii"),
+        }
 
     def signal(self) -> dict:
         n = min(SIGNAL_BATCH, self.data.test.count)
@@ -337,7 +385,7 @@ def run(plan: dict, data: Dataset, out: str, procs: Processes, options: RunOptio
         "params": None,
         "finalTestError": None,
         "bestTestError": None,
-        "history": {"train": [], "evals": [], "lrChanges": []},
+        "history": {"train": [], "evals": [], "lrChanges": [], "errors": []},
         "signal": [],
         "startedAt": int(started * 1000),
         "trainImages": data.train.count,
@@ -393,9 +441,11 @@ def run(plan: dict, data: Dataset, out: str, procs: Processes, options: RunOptio
         pending = sorted(o.lr_changes)
         if o.resume is not None:
             saved, before = restore_checkpoint(trainer, o.resume)
-            for key in ("id", "startedAt", "history", "signal", "resumed", "initWeights"):
-                doc[key] = saved.get(key, doc[key])
+            for key in ("id", "startedAt", "history", "signal", "resumed", "initWeights", "gallery"):
+                if key in saved:
+                    doc[key] = saved[key]
             history = doc["history"]
+            history.setdefault("errors", [])
             t0 -= before / 1000
             if trainer.iter >= c["iters"]:  # nothing left to train: the finished run as it was
                 if main:
@@ -443,6 +493,9 @@ def run(plan: dict, data: Dataset, out: str, procs: Processes, options: RunOptio
                     "elapsedMs": elapsed_ms(),
                 }
             )
+            history["errors"].append({"iter": trainer.iter, **e["errors"]})
+            if "gallery" not in doc:
+                doc["gallery"] = trainer.gallery()
             doc["signal"].append({"iter": trainer.iter, "profile": trainer.signal()})
             if main:
                 write_json(out, doc)  # a run killed later keeps its curves up to here

@@ -357,7 +357,13 @@ export function createPlaygroundStore(initial: Config) {
         if (!entry)
           return `${run.config.dataset} is not available in this page: import it (Datasets) to check the weights on it`;
         set({ checkingWeights: { ...checkingWeights, [id]: true } });
-        const history = { train: run.train, evals: run.evals, lrChanges: run.lrChanges, signals: run.signals ?? [] };
+        const history = {
+          train: run.train,
+          evals: run.evals,
+          lrChanges: run.lrChanges,
+          signals: run.signals ?? [],
+          errors: run.errors ?? [],
+        };
         const elapsedMs = run.train.at(-1)?.elapsedMs ?? 0;
         engine.send({
           type: 'import-weights',
