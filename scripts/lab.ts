@@ -25,6 +25,7 @@ import { MAX_SEEDS } from '../src/experiment/labIds';
 import {
   datasetDir,
   displayPath,
+  fromUser,
   findTorchPython,
   launcherFor,
   noTorch,
@@ -71,8 +72,6 @@ interface JobsFile {
   nproc: number;
   jobs: LabJob[];
 }
-
-const fromUser = (p: string) => resolve(process.env.INIT_CWD ?? process.cwd(), p);
 
 /** Options as --name value pairs, flags as --name; positional words in order. */
 function options(argv: string[], flags: string[]) {

@@ -10,12 +10,13 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { DATASET_LABELS } from '../src/data/catalog';
 import { parseQuery, toQuery } from '../src/experiment/codec';
 import {
   datasetDir,
   displayPath,
+  fromUser,
   findTorchPython,
   launcherFor,
   noTorch,
@@ -29,9 +30,6 @@ const USAGE =
   "usage: npm run torch -- '<link>' [--nproc N] --out run.json [--data DIR] [--dry-run] [flags of python3 -m identity_mappings]";
 
 class UsageError extends Error {}
-
-/** A path the user typed, from the folder they ran npm in (npm itself runs scripts from the repository root). */
-const fromUser = (p: string) => resolve(process.env.INIT_CWD ?? process.cwd(), p);
 
 function parse(argv: string[]) {
   const [link, ...rest] = argv;

@@ -119,6 +119,9 @@ export function shellCommand(launcher: string[], job: TorchJob): string {
     .join(' ');
 }
 
+/** A path the user typed, from the folder they ran npm in (npm itself runs scripts from the repository root). */
+export const fromUser = (p: string) => resolve(process.env.INIT_CWD ?? process.cwd(), p);
+
 /** A path as written in commands: relative to the repository root when inside it, else absolute. */
 export function displayPath(path: string, root = ROOT): string {
   const abs = resolve(path);

@@ -62,7 +62,8 @@ export interface DecodedWeights {
   metadata: Record<string, unknown>;
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * Reads a tfjs weights manifest (`model.json`) and the .bin files it names, given by file name: the page's own

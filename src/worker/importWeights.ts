@@ -9,7 +9,7 @@ import { toQuery, parseQuery } from '../experiment/codec';
 import type { CheckpointInfo, LrChange, WeightsCheck } from '../experiment/record';
 import type { BackendName, Config } from '../experiment/schema';
 import { saveCheckpoint } from '../persist/db';
-import { decodeWeights, type NamedTensor } from '../persist/weights';
+import { decodeWeights, isRecord, type NamedTensor } from '../persist/weights';
 import { checkpointBytes, restoreCheckpoint, type Checkpoint } from '../train/checkpoint';
 import { signalOnTestBatch } from '../train/signalBatch';
 import { Trainer } from '../train/trainer';
@@ -18,7 +18,6 @@ import type { StoredRunCheckpoint } from './run';
 
 type ImportWeights = Extract<PageToWorker, { type: 'import-weights' }>;
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const wholeNumber = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
 
 /** The model.json among the files (the .json that is a weights manifest) and the .bin files by name. */
