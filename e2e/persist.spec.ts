@@ -64,7 +64,7 @@ test('a run survives a reload: interrupted, resumed from its checkpoint, finishe
   await expect(page.getByTestId('run-row')).toHaveCount(0);
 
   // Import the JSON: the same curves come back.
-  await page.locator('input[type=file][accept*="json"]').setInputFiles(json.path);
+  await page.getByTestId('import-runs').setInputFiles(json.path);
   await expect(page.getByText('Imported 1 run from')).toBeVisible();
   const imported = (await runsState(page)).runs[0]!;
   expect(imported.status).toBe('finished');
@@ -101,7 +101,7 @@ test('a finished run exports its weights in tfjs format; a bad import file is re
 
   const bad = 'test-results/not-runs.json';
   writeFileSync(bad, '{"format":"something-else"}');
-  await page.locator('input[type=file][accept*="json"]').setInputFiles(bad);
+  await page.getByTestId('import-runs').setInputFiles(bad);
   await expect(page.getByRole('alert').filter({ hasText: 'not-runs.json was not imported' })).toBeVisible();
   expect((await runsState(page)).runs).toHaveLength(1);
 });

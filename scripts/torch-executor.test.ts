@@ -9,8 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildDataset, OFFICIAL } from '../src/data/cifar';
-import { cifarFile } from '../src/data/fixtures';
+import { OFFICIAL } from '../src/data/cifar';
 import { PAPER_NORMALIZATION, recordSet } from '../src/data/format';
 import { augmentWith, drawAugmentation, EpochSampler, gatherBatch, toNormalizedImages } from '../src/data/pipeline';
 import { createRng, deriveSeed } from '../src/data/rng';
@@ -20,7 +19,7 @@ import { planNetwork, summarizePlan } from '../src/model/plan';
 import { exportPlan } from '../src/model/planExport';
 import { parseRunsJson } from '../src/persist/exchange';
 import { lrAt } from '../src/train/schedule';
-import { PYTHON, PYTHON_DIR, readTensors, ROOT, runPython, SKIP_REASON } from './torchTesting';
+import { PYTHON, PYTHON_DIR, readTensors, ROOT, runPython, SKIP_REASON, writeShards } from './torchTesting';
 
 const TRAIN = 50;
 const TEST = 30;
@@ -31,19 +30,7 @@ function config(query: string): Config {
   return config;
 }
 
-/** A shards folder as `npm run data` writes it, from generated official files (labels cycle through 0–9). */
-async function writeDataset(dir: string): Promise<Uint8Array> {
-  const train = cifarFile('cifar10', TRAIN, (i) => (i * 7) % 10);
-  const files = new Map([
-    ['data_batch_1.bin', train],
-    ['test_batch.bin', cifarFile('cifar10', TEST)],
-  ]);
-  const { manifest, shards } = await buildDataset(OFFICIAL.cifar10, files, 'generated');
-  mkdirSync(dir, { recursive: true });
-  for (const s of shards) writeFileSync(join(dir, s.file), s.bytes);
-  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
-  return train;
-}
+const writeDataset = async (dir: string) => (await writeShards(dir, TRAIN, TEST)).get('data_batch_1.bin')!;
 
 describe(`the PyTorch executor${SKIP_REASON}`, () => {
   let dir = '';
@@ -150,6 +137,17 @@ describe(`the PyTorch executor${SKIP_REASON}`, () => {
     });
     expect(imported.runs[0]!.evals).toHaveLength(2);
     expect(imported.runs[0]!.signals).toHaveLength(3);
+    // What the network gets wrong, as npm run experiment writes it: a confusion matrix per evaluation, over the 20
+    // evaluated images, and the gallery's predictions (here all 20 images), with the gallery itself.
+    const errors = imported.runs[0]!.errors!;
+    expect(errors.map((e) => e.iter)).toEqual([2, 4]);
+    expect(errors[1]!.confusion).toHaveLength(100);
+    expect(errors[1]!.confusion.reduce((a, b) => a + b, 0)).toBe(20);
+    const right = errors[1]!.confusion.filter((_, i) => i % 11 === 0).reduce((a, b) => a + b, 0);
+    expect(100 - 5 * right).toBeCloseTo(run.finalTestError, 9);
+    expect(errors[1]!.predicted).toHaveLength(20);
+    expect(imported.runs[0]!.gallery).toMatchObject({ labels: Array.from({ length: 20 }, (_, i) => i % 10) });
+    expect(imported.runs[0]!.gallery!.pixels).toHaveLength(20 * 3072);
   });
 
   it.skipIf(!PYTHON)('resolves a link itself through npm run summary', () => {

@@ -4,22 +4,15 @@
  * python/identity_mappings/weights.py). Tests only.
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeWeights, type NamedTensor } from '../src/persist/weights';
+import { buildDataset, OFFICIAL } from '../src/data/cifar';
+import { cifarFile } from '../src/data/fixtures';
+import { findTorchPython, launcherFor, PACKAGE } from './torchCommand';
 
 export const ROOT = new URL('..', import.meta.url).pathname;
 export const PYTHON_DIR = join(ROOT, 'python');
-
-/** The first of $PYTHON, python3, /usr/bin/python3 that imports torch and numpy, or null. */
-function findTorchPython(): string | null {
-  const candidates = [process.env.PYTHON, 'python3', '/usr/bin/python3'].filter((c): c is string => !!c);
-  for (const python of candidates) {
-    const r = spawnSync(python, ['-c', 'import torch, numpy'], { encoding: 'utf8' });
-    if (r.status === 0) return python;
-  }
-  return null;
-}
 
 export const PYTHON = findTorchPython();
 
@@ -27,6 +20,37 @@ export const PYTHON = findTorchPython();
 export const SKIP_REASON = PYTHON
   ? ''
   : ' (SKIPPED: no python3 with torch and numpy found; install python3-torch or set PYTHON=/path/to/python)';
+
+/** Generated official CIFAR-10 files (train labels cycle through 0–9): what both the page and `npm run data` read. */
+export function cifar10Files(train: number, test: number): Map<string, Uint8Array> {
+  return new Map([
+    ['data_batch_1.bin', cifarFile('cifar10', train, (i) => (i * 7) % 10)],
+    ['test_batch.bin', cifarFile('cifar10', test)],
+  ]);
+}
+
+/** A shards folder as `npm run data` writes it, from cifar10Files; returns those files. */
+export async function writeShards(dir: string, train: number, test: number): Promise<Map<string, Uint8Array>> {
+  const files = cifar10Files(train, test);
+  const { manifest, shards } = await buildDataset(OFFICIAL.cifar10, files, 'generated');
+  mkdirSync(dir, { recursive: true });
+  for (const s of shards) writeFileSync(join(dir, s.file), s.bytes);
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
+  return files;
+}
+
+/** Runs `torchrun --nproc_per_node=N -m identity_mappings …args` (the launcher found beside PYTHON), CPU. */
+export function runTorchrun(nproc: number, args: string[], timeout = 300_000): SpawnSyncReturns<string> {
+  if (!PYTHON) throw new Error('no python3 with torch');
+  const [cmd, ...pre] = launcherFor(PYTHON);
+  const launch = ['--standalone', `--nproc_per_node=${nproc}`, '--redirects', '1', '--tee', '1', '-m', PACKAGE];
+  return spawnSync(cmd!, [...pre, ...launch, ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout,
+    env: { ...process.env, PYTHONPATH: PYTHON_DIR, OMP_NUM_THREADS: '1' },
+  });
+}
 
 /** Runs `python -m identity_mappings<.module> ...args` with the package on PYTHONPATH. */
 export function runPython(

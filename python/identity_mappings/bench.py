@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from .data import Dataset, RecordSet
+from .distributed import Processes
 from .plan import PlanError, load_plan, check_plan
 from .train import Trainer, device_name
 
@@ -40,12 +41,12 @@ def random_dataset(classes: int, records: int, seed: int) -> Dataset:
     rows = rng.integers(0, 256, size=(records, 3073), dtype=np.uint8)
     rows[:, 0] = rng.integers(0, classes, size=records)
     rs = RecordSet(rows, label_offset=0, pixel_offset=1)
-    return Dataset("random", classes, (125.3, 123.0, 113.9), (63.0, 62.1, 66.7), rs, rs, "random records in memory")
+    return Dataset("random", classes, [str(c) for c in range(classes)], (125.3, 123.0, 113.9), (63.0, 62.1, 66.7), rs, rs, "random records in memory")
 
 
 def measure(plan: dict, iters: int, device: torch.device) -> dict:
     c = plan["config"]
-    trainer = Trainer(plan, random_dataset(plan["classes"], max(4 * c["batch"], 512), c["seed"]), device)
+    trainer = Trainer(plan, random_dataset(plan["classes"], max(4 * c["batch"], 512), c["seed"]), Processes(device=device))
     seconds = []
     for _ in range(iters):
         t0 = time.perf_counter()

@@ -54,6 +54,7 @@ class RecordSet:
 class Dataset:
     name: str
     classes: int
+    class_names: List[str]
     mean: Tuple[float, float, float]
     std: Tuple[float, float, float]
     train: RecordSet
@@ -92,7 +93,7 @@ def load_dataset(folder: str, expected: str) -> Dataset:
     path = os.path.join(folder, "manifest.json")
     if not os.path.isfile(path):
         raise DataError(
-            f"no manifest.json in {folder}: point --data at a folder written by npm run data (e.g. data/{expected})"
+            f"no manifest.json in {folder}: convert the dataset first (npm run data -- {expected}) or point --data at a folder it wrote"
         )
     try:
         with open(path) as f:
@@ -107,6 +108,7 @@ def load_dataset(folder: str, expected: str) -> Dataset:
     return Dataset(
         name=manifest["dataset"],
         classes=manifest["layout"]["classes"],
+        class_names=list(manifest.get("classNames") or [str(i) for i in range(manifest["layout"]["classes"])]),
         mean=tuple(norm["mean"]),
         std=tuple(norm["std"]),
         train=_read_split(folder, manifest, "train"),
@@ -132,6 +134,20 @@ class EpochSampler:
     def epoch(self) -> float:
         """Completed epochs plus the fraction of the current one."""
         return self.completed + (self.pos / len(self.order) if self.order else 0)
+
+    def state(self) -> dict:
+        """Where the sampler is, as the page's SamplerState: completed epochs, position, permutation length."""
+        return {"completed": self.completed, "pos": self.pos, "size": len(self.order)}
+
+    def restore(self, s: dict) -> None:
+        """Continues from a state(): the permutation is regenerated from the seed and the epoch number."""
+        completed, pos, size = (s.get(k) for k in ("completed", "pos", "size"))
+        ok = all(isinstance(n, int) and n >= 0 for n in (completed, pos, size)) and pos <= size
+        if not ok or (size == 0 and (pos > 0 or completed > 0)):
+            raise DataError(f"invalid sampler state {s!r}")
+        self.completed = completed
+        self.order = shuffle(list(range(size)), Rng(derive_seed(self.seed, completed))) if size > 0 else []
+        self.pos = pos
 
     def next_batch(self, available: int, batch: int) -> List[int]:
         out: List[int] = []

@@ -18,6 +18,11 @@ PLAN_VERSION = 1
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+def default_data_dir(dataset: str) -> str:
+    """Where `npm run data` writes a dataset: $PLAYGROUND_DATA_DIR/<dataset>, else data/<dataset> of this checkout."""
+    return os.path.join(os.environ.get("PLAYGROUND_DATA_DIR") or os.path.join(REPO, "data"), dataset)
+
+
 class PlanError(Exception):
     """A link or plan that cannot be trained; the message says why in one sentence."""
 

@@ -110,3 +110,62 @@ def write_tfjs_weights(
     }
     with open(model_json, "w") as f:
         json.dump(doc, f, indent=2)
+
+
+MOMENTUM_PREFIX = "momentum/"  # the SGD momentum buffer of a trainable parameter, beside the parameters
+
+
+def bin_name_for(model_json: str) -> str:
+    """The .bin beside a model.json: `run-model.json` → `run-model.bin` (one per run, so runs can share a folder)."""
+    base = os.path.basename(model_json)
+    return (base[:-5] if base.endswith(".json") else base) + ".bin"
+
+
+def export_weights(model_json: str, trainer, doc: dict) -> None:
+    """A trained network in the format of the page's *Weights* export: every plan parameter (BN running averages
+    included) by plan name in the plan's layout, then each momentum buffer as `momentum/<name>`; the metadata holds
+    the link, config and iteration as the page writes them, plus what resuming needs (epoch, sampler position,
+    hand-set rates), so the page can take it as the run's checkpoint."""
+    net, opt = trainer.net, trainer.opt
+    tensors = list(plan_state(net).items())
+    for spec in net.specs:
+        if spec["trainable"]:
+            buf = opt.state.get(net.plan_tensor(spec["name"]), {}).get("momentum_buffer")
+            if buf is not None:
+                tensors.append((MOMENTUM_PREFIX + spec["name"], to_plan(spec["role"], buf)))
+    metadata = {
+        "link": doc["link"].split("?", 1)[-1],
+        "config": trainer.config,
+        "iteration": trainer.iter,
+        "epoch": trainer.epoch,
+        "sampler": trainer.sampler.state(),
+        "lrChanges": [{"iter": i, "lr": lr} for i, lr in trainer.lr_changes],
+        "run": doc["id"],
+        "backend": doc["backend"],
+        "torch": torch.__version__,
+    }
+    tmp_json = f"{model_json}.tmp.{os.getpid()}"
+    write_tfjs_weights(tmp_json, tensors, metadata, bin_name=bin_name_for(model_json))
+    os.replace(tmp_json, model_json)
+
+
+def read_init_weights(model_json: str, model: ResNet) -> Tuple[Dict[str, np.ndarray], dict]:
+    """Weights to start a run from (the page's *Weights* export or a PyTorch run's), checked against the network:
+    every plan parameter present with its planned shape. Momentum buffers in the file are not used."""
+    try:
+        arrays, doc = read_tfjs_weights(model_json)
+    except (OSError, ValueError, KeyError) as e:
+        raise ValueError(f"cannot read the weights {model_json} ({type(e).__name__}: {e})") from e
+    params = {k: v for k, v in arrays.items() if not k.startswith(MOMENTUM_PREFIX)}
+    for spec in model.specs:
+        a = params.get(spec["name"])
+        if a is None:
+            raise ValueError(f"the weights {model_json} do not fit this network: they have no {spec['name']}")
+        if list(a.shape) != list(spec["shape"]):
+            raise ValueError(
+                f"the weights {model_json} do not fit this network: {spec['name']} has shape {list(a.shape)}, the plan says {spec['shape']}"
+            )
+    extra = sorted(set(params) - set(model.spec_by_name))
+    if extra:
+        raise ValueError(f"the weights {model_json} do not fit this network: it has no {extra[0]}")
+    return params, doc

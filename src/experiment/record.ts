@@ -148,6 +148,29 @@ export interface CheckpointInfo {
   savedAt: number;
 }
 
+/**
+ * Weights imported as a run's checkpoint (a PyTorch run's, say) and measured in this page: the test error of the
+ * network they make, on this page's copy of the dataset, and its signal profile on the signal batch.
+ */
+export interface WeightsCheck {
+  /** The iteration the weights are from. */
+  iter: number;
+  /** The file they came from. */
+  file: string;
+  /** The tfjs backend that measured them. */
+  backend: BackendName;
+  testError: number;
+  testLoss: number;
+  testImages: number;
+  signal: SignalProfile;
+  /**
+   * The momentum buffers and the data order's position came with them (a PyTorch run's export), so Resume continues
+   * the run exactly; without them (the page's own export) Resume restarts momentum at zero and the data order.
+   */
+  optimizerState: boolean;
+  checkedAt: number;
+}
+
 /** Which paper-lab row a run belongs to. */
 export interface RunLab {
   id: LabId;
@@ -171,6 +194,8 @@ export interface RunRecord {
   /** Drawn on the chart (the run list's checkbox). */
   visible: boolean;
   lab?: RunLab;
+  /** Weights imported as this run's checkpoint and measured in this page. */
+  weightsCheck?: WeightsCheck;
   /** Per-unit forward/backward norms at the start and at each evaluation (absent in imported runs). */
   signals?: SignalPoint[];
   /** What the network got wrong at each evaluation (absent in runs recorded before it was measured). */

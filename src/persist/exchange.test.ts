@@ -274,6 +274,13 @@ describe('parseRunsJson refuses bad input with a reason', () => {
 
   it('not an object, wrong format, wrong version', () => {
     expect(reason([1, 2])).toBe('not a runs export: expected a JSON object');
+    // A sweep's folder holds weights files beside the run JSONs: named as such, for the page to skip.
+    const weights = parseRunsJson(JSON.stringify({ weightsManifest: [], userDefinedMetadata: {} }));
+    expect(weights).toEqual({
+      ok: false,
+      weights: true,
+      reason: 'a weights file (model.json), not runs: use Import weights… on its run',
+    });
     expect(reason({ ...good(), format: 'something-else' })).toBe(
       'not a runs export: format is "something-else", expected "identity-mappings-runs"',
     );

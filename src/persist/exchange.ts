@@ -335,7 +335,8 @@ function issueText(issue: z.core.$ZodIssue): string {
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-export type ParsedRuns = { ok: true; runs: RunRecord[] } | { ok: false; reason: string };
+/** `weights`: the file is a weights manifest (model.json), which belongs to a run's Import weights instead. */
+export type ParsedRuns = { ok: true; runs: RunRecord[] } | { ok: false; reason: string; weights?: true };
 
 function invalid(error: z.ZodError): { ok: false; reason: string } {
   const issues = error.issues;
@@ -392,6 +393,13 @@ export function parseRunsJson(text: string, now: number = Date.now()): ParsedRun
     return { ok: false, reason: `not valid JSON (${e instanceof Error ? e.message : String(e)})` };
   }
   if (!isObject(data)) return { ok: false, reason: 'not a runs export: expected a JSON object' };
+  if ('weightsManifest' in data) {
+    return {
+      ok: false,
+      weights: true,
+      reason: 'a weights file (model.json), not runs: use Import weights… on its run',
+    };
+  }
   if (data.format === undefined && 'config' in data && 'history' in data) return parseRunResult(data, text, now);
   if (data.format !== RUNS_FORMAT) {
     return {

@@ -160,4 +160,59 @@ describe('queue and paper lab', () => {
     finish(reply, store);
     expect(starts().map((m) => m.type === 'start-run' && m.config.seed)).toEqual([1, 2, 3]);
   });
+
+  it("sends a run's weights to the worker with its history, and records what the worker measured or why it refused", () => {
+    const { store, sent, reply } = setup();
+    const s = () => store.getState();
+    const imported = {
+      id: 'pytorch-1',
+      config: s().config,
+      status: 'finished' as const,
+      train: [{ iter: 6, epoch: 1, loss: 2.1, lr: 0.1, imagesPerSec: 900, elapsedMs: 1234 }],
+      evals: [{ iter: 6, epoch: 1, testError: 80, testLoss: 2.2, elapsedMs: 1234 }],
+      lrChanges: [],
+      startedAt: 1,
+      visible: true,
+      color: 0,
+    };
+    s().importRuns([imported]);
+    const files = [new File(['{}'], 'run-model.json'), new File([new Uint8Array(4)], 'run-model.bin')];
+    expect(s().importWeights('pytorch-1', files)).toBe(
+      'synthetic is not available in this page: import it (Datasets) to check the weights on it',
+    );
+    s().setDatasets([SYNTHETIC]);
+    expect(s().importWeights('pytorch-1', files)).toBeNull();
+    expect(s().checkingWeights).toEqual({ 'pytorch-1': true });
+    expect(sent.at(-1)).toMatchObject({
+      type: 'import-weights',
+      runId: 'pytorch-1',
+      config: imported.config,
+      where: 'embedded',
+      files,
+      history: { train: imported.train, evals: imported.evals, lrChanges: [], signals: [] },
+      elapsedMs: 1234,
+    });
+    const profile = { units: [{ unit: 1, stage: 1, forward: 1, backward: 2 }], backwardRatio: 1, images: 32 };
+    const check = {
+      iter: 6,
+      file: 'run-model.json',
+      backend: 'wasm' as const,
+      testError: 80,
+      testLoss: 2.2,
+      testImages: 2,
+      signal: profile,
+      optimizerState: true,
+      checkedAt: 5,
+    };
+    reply({ type: 'run-weights', runId: 'pytorch-1', checkpoint: { iter: 6, bytes: 100, savedAt: 5 }, check });
+    expect(s().checkingWeights).toEqual({});
+    expect(s().checkpoints['pytorch-1']).toEqual({ iter: 6, bytes: 100, savedAt: 5 });
+    expect(s().runs[0]!.weightsCheck).toEqual(check);
+    s().importWeights('pytorch-1', files);
+    reply({ type: 'run-weights-failed', runId: 'pytorch-1', message: 'run-model.json: not a weights file' });
+    expect(s().runs[0]!.warning).toBe('Weights not imported: run-model.json: not a weights file');
+    expect(s().runs[0]!.weightsCheck).toEqual(check); // the earlier check and checkpoint stay
+    s().startRun();
+    expect(s().importWeights(s().runs[1]!.id, files)).toBe('this run is training: import weights once it has ended');
+  });
 });

@@ -104,6 +104,8 @@ export interface PlaygroundState {
   initSignals: InitSignal[];
   /** WASM threads the link asks for (0: one per core); a setting of this machine, kept in the link. */
   threads: number;
+  /** Runs whose imported weights the worker is checking. */
+  checkingWeights: Record<string, true>;
 
   loadLink(config: Config, problems: Problem[], actions?: LinkActions): void;
   /** Returns the reason when the value is refused (the config is then unchanged). */
@@ -135,6 +137,11 @@ export interface PlaygroundState {
   resumeFromCheckpoint(id: string): Promise<string | null>;
   /** Adds runs read from an export (history only: they cannot resume). */
   importRuns(runs: RunRecord[]): void;
+  /**
+   * Hands weights (a model.json and its .bin) to the worker, to be checked against the run's network, measured and
+   * stored as the run's checkpoint; returns why not when they cannot be sent.
+   */
+  importWeights(id: string, files: File[]): string | null;
   /** Shows a lab experiment (or none) and queues its rows × seeds, replacing what was queued. */
   openLab(view: LabView | null): void;
   /** Queues seeds 1…n of the current config (the paper reports the median of 5). */
@@ -224,6 +231,7 @@ export function createPlaygroundStore(initial: Config) {
       lab: null,
       initSignals: [],
       threads: 0,
+      checkingWeights: {},
       measureInitSignal: () => {
         const { engine, datasets, config, initSignals } = get();
         if (!engine) return 'the engine worker is not running';
@@ -346,6 +354,36 @@ export function createPlaygroundStore(initial: Config) {
           visible: true,
         }));
         set({ runs: [...runs, ...fresh], nextColor: nextColor + fresh.length });
+      },
+      importWeights: (id, files) => {
+        const { engine, datasets, runs, elsewhere, checkingWeights } = get();
+        const run = runs.find((r) => r.id === id);
+        if (!run) return 'no such run';
+        if (!engine) return 'the engine worker is not running';
+        if (ACTIVE.includes(run.status) || elsewhere[id])
+          return 'this run is training: import weights once it has ended';
+        const entry = chooseEntry(datasets, run.config.dataset);
+        if (!entry)
+          return `${run.config.dataset} is not available in this page: import it (Datasets) to check the weights on it`;
+        set({ checkingWeights: { ...checkingWeights, [id]: true } });
+        const history = {
+          train: run.train,
+          evals: run.evals,
+          lrChanges: run.lrChanges,
+          signals: run.signals ?? [],
+          errors: run.errors ?? [],
+        };
+        const elapsedMs = run.train.at(-1)?.elapsedMs ?? 0;
+        engine.send({
+          type: 'import-weights',
+          runId: id,
+          config: run.config,
+          where: entry.where,
+          files,
+          history,
+          elapsedMs,
+        });
+        return null;
       },
       importDatasetFiles: (files) => {
         const engine = get().engine;

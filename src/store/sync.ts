@@ -75,6 +75,20 @@ export function applyRunMessage(store: PlaygroundStore, m: RunMessage): void {
     case 'run-warning':
       state.updateRun(m.runId, () => ({ warning: m.message }));
       break;
+    case 'run-weights':
+    case 'run-weights-failed': {
+      const { [m.runId]: _, ...checking } = state.checkingWeights;
+      store.setState({
+        checkingWeights: checking,
+        ...(m.type === 'run-weights' && { checkpoints: { ...state.checkpoints, [m.runId]: m.checkpoint } }),
+      });
+      state.updateRun(m.runId, () =>
+        m.type === 'run-weights'
+          ? { weightsCheck: m.check, warning: undefined }
+          : { warning: `Weights not imported: ${m.message}` },
+      );
+      break;
+    }
   }
 }
 

@@ -28,6 +28,59 @@ async function exportWeights(run: RunRecord): Promise<void> {
 
 const pct = (v: number | undefined) => (v === undefined ? '—' : `${fmt(v, 2)}%`);
 
+/** Imported weights as measured in this page, beside the run's own evaluation at that iteration. */
+function WeightsCheckLine({ run }: { run: RunRecord }) {
+  const c = run.weightsCheck!;
+  const own = run.evals.find((e) => e.iter === c.iter);
+  const ownRatio = run.signals?.find((s) => s.iter === c.iter)?.profile.backwardRatio;
+  return (
+    <small className="muted" data-testid="weights-check">
+      Weights at iteration {fmt(c.iter)} ({c.file}) measured in this page on {c.backend}: test error {pct(c.testError)},
+      loss {fmt(c.testLoss, 4)} on {fmt(c.testImages)} test images
+      {own && ` (the run's own: ${pct(own.testError)}, loss ${fmt(own.testLoss, 4)})`}; ‖∂E/∂x₁‖ / ‖∂E/∂x_L‖ ={' '}
+      {fmt(c.signal.backwardRatio, 3)}
+      {ownRatio !== undefined && ` (the run's own: ${fmt(ownRatio, 3)})`}.{' '}
+      {c.optimizerState
+        ? 'Momentum and data position came with them: Resume continues the run exactly.'
+        : 'No momentum or data position came with them: Resume would restart both.'}
+    </small>
+  );
+}
+
+/** A file input for a run's weights: its model.json and .bin together. */
+function ImportWeights({ run, label }: { run: RunRecord; label: string }) {
+  const checking = usePlayground((s) => s.checkingWeights[run.id] === true);
+  const [why, setWhy] = useState<string | null>(null);
+  return (
+    <>
+      <label
+        className="button"
+        title="A model.json and its .bin (a PyTorch run's export, or this page's Weights): checked against this run's network, measured here and kept as its checkpoint"
+      >
+        {checking ? 'Checking weights…' : 'Import weights…'}
+        <input
+          type="file"
+          multiple
+          disabled={checking}
+          accept=".json,.bin,application/json,application/octet-stream"
+          className="visually-hidden"
+          aria-label={`Import weights for ${label}`}
+          onChange={(e) => {
+            const files = [...(e.target.files ?? [])];
+            e.target.value = '';
+            if (files.length) setWhy(usePlayground.getState().importWeights(run.id, files));
+          }}
+        />
+      </label>
+      {why && (
+        <small className="error" role="alert">
+          {why}
+        </small>
+      )}
+    </>
+  );
+}
+
 function RunRow({ run }: { run: RunRecord }) {
   const { setRunVisible, deleteRun, loadRunConfig, rerun, resumeFromCheckpoint } = usePlayground.getState();
   const checkpoint = usePlayground((s) => s.checkpoints[run.id]);
@@ -110,7 +163,14 @@ function RunRow({ run }: { run: RunRecord }) {
               </button>
             </>
           )}
+          {!active && !elsewhere && <ImportWeights run={run} label={label} />}
         </span>
+        {run.weightsCheck && <WeightsCheckLine run={run} />}
+        {run.warning && (
+          <small className="error" role="alert" data-testid="run-row-warning">
+            {run.warning}
+          </small>
+        )}
         {problem && (
           <small className="error" role="alert">
             {problem}
@@ -191,14 +251,33 @@ function RunsTools() {
   const runs = usePlayground((s) => s.runs);
   const importRuns = usePlayground((s) => s.importRuns);
   const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
-  const importFile = async (file: File) => {
-    const parsed = parseRunsJson(await file.text());
-    if (!parsed.ok) return setMessage({ ok: false, text: `${file.name} was not imported: ${parsed.reason}` });
-    importRuns(parsed.runs);
-    setMessage({
-      ok: true,
-      text: `Imported ${parsed.runs.length} run${parsed.runs.length === 1 ? '' : 's'} from ${file.name}.`,
-    });
+  /**
+   * Every chosen file is read (a sweep's folder at once: its run JSONs, and its weights files, which are skipped:
+   * they belong to Import weights… on each run); the runs of those that parse are added, the others named.
+   */
+  const importFiles = async (files: File[]) => {
+    const runs: RunRecord[] = [];
+    const refused: string[] = [];
+    let read = 0;
+    let weights = 0;
+    for (const file of files) {
+      const parsed = parseRunsJson(await file.text());
+      if (parsed.ok) {
+        runs.push(...parsed.runs);
+        read++;
+      } else if (parsed.weights && files.length > 1) weights++;
+      else refused.push(`${file.name} was not imported: ${parsed.reason}.`);
+    }
+    if (runs.length) importRuns(runs);
+    const source = files.length === 1 ? files[0]!.name : `${read} file${read === 1 ? '' : 's'}`;
+    const text = [
+      runs.length ? `Imported ${runs.length} run${runs.length === 1 ? '' : 's'} from ${source}.` : '',
+      weights
+        ? `${weights} weights file${weights === 1 ? '' : 's'} skipped (Import weights… on a run takes them).`
+        : '',
+      ...refused,
+    ];
+    setMessage({ ok: refused.length === 0, text: text.filter(Boolean).join(' ') });
   };
   return (
     <div className="runs-tools">
@@ -217,12 +296,14 @@ function RunsTools() {
         Import JSON…
         <input
           type="file"
+          multiple
           accept=".json,application/json"
           className="visually-hidden"
+          data-testid="import-runs"
           onChange={(e) => {
-            const file = e.target.files?.[0];
+            const files = [...(e.target.files ?? [])];
             e.target.value = '';
-            if (file) void importFile(file);
+            if (files.length) void importFiles(files);
           }}
         />
       </label>

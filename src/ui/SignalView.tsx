@@ -92,7 +92,9 @@ export function SignalView() {
   const [problem, setProblem] = useState<string | null>(null);
 
   // The curves change only with a new measurement, a run shown or hidden, or the choice of iteration.
-  const signature = runs.map((r) => `${r.id}:${r.visible}:${r.color}:${r.signals?.length ?? 0}`).join('|');
+  const signature = runs
+    .map((r) => `${r.id}:${r.visible}:${r.color}:${r.signals?.length ?? 0}:${r.weightsCheck?.checkedAt ?? ''}`)
+    .join('|');
   const curves = useMemo(() => {
     const list: Curve[] = [];
     initSignals.forEach((s, i) => {
@@ -115,6 +117,18 @@ export function SignalView() {
         color: runColor(r),
         dashed: false,
         profile: p.profile,
+      });
+    }
+    // Imported weights (a PyTorch run's, say) measured in this page: dashed in the run's colour, beside its own.
+    for (const r of runs) {
+      const c = r.weightsCheck;
+      if (!r.visible || !c) continue;
+      list.push({
+        key: `${r.id}:weights`,
+        label: `${runLabel(r.config)} · weights at iteration ${c.iter.toLocaleString('en-US')}, measured in this page`,
+        color: runColor(r),
+        dashed: true,
+        profile: c.signal,
       });
     }
     return list;

@@ -1,7 +1,7 @@
 /**
  * The engine worker: owns tfjs and the accelerator. It starts the backend the experiment asks for (and says
- * what actually runs), loads and imports datasets, trains runs one at a time (run.ts) and measures signal
- * profiles; messages are handled in order, except the controls of the running run.
+ * what actually runs), loads and imports datasets, trains runs one at a time (run.ts), measures signal
+ * profiles and imported weights (importWeights.ts); messages are handled in order, except the controls of the running run.
  */
 import { saveDataset } from '../data/browserStore';
 import { DataError } from '../data/errors';
@@ -12,6 +12,7 @@ import { chooseMicroBatch, memoryLimit } from '../model/memory';
 import { buildNetwork } from '../model/network';
 import { signalOnTestBatch } from '../train/signalBatch';
 import { profileStep } from '../train/profile';
+import { importWeights } from './importWeights';
 import { Run } from './run';
 import type { Config } from '../experiment/schema';
 import type { PageToWorker, WorkerPort } from './protocol';
@@ -119,6 +120,17 @@ async function handle(msg: PageToWorker): Promise<void> {
         port.postMessage({ type: 'profile-result', requestId: msg.requestId, backend, profile });
       } catch (e) {
         port.postMessage({ type: 'profile-failed', requestId: msg.requestId, message: (e as Error).message });
+      }
+      break;
+    case 'import-weights':
+      try {
+        const backend = await selectBackend(msg.config.backend);
+        if (Array.isArray(backend)) throw new Error('no backend could start');
+        const data = await datasetFor(msg.config, msg.where);
+        const { checkpoint, check } = await importWeights(msg, data, backend.active);
+        port.postMessage({ type: 'run-weights', runId: msg.runId, checkpoint, check });
+      } catch (e) {
+        port.postMessage({ type: 'run-weights-failed', runId: msg.runId, message: (e as Error).message });
       }
       break;
     case 'import-dataset':

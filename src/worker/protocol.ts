@@ -18,6 +18,7 @@ import type {
   SignalPoint,
   SignalProfile,
   TrainPoint,
+  WeightsCheck,
 } from '../experiment/record';
 
 export interface BackendReport {
@@ -62,6 +63,20 @@ export type PageToWorker =
   | { type: 'import-dataset'; files: File[] }
   /** resume: continue the run `runId` from its last checkpoint in this browser instead of from scratch. */
   | { type: 'start-run'; runId: string; config: Config; where: DatasetLoad['where']; resume?: boolean }
+  /**
+   * Weights for the run `runId` (a tfjs model.json and its .bin files: the page's Weights export or a PyTorch run's):
+   * checked against the run's network, measured on its dataset (test error, signal profile), and stored as the run's
+   * checkpoint with the run's history so far.
+   */
+  | {
+      type: 'import-weights';
+      runId: string;
+      config: Config;
+      where: DatasetLoad['where'];
+      files: File[];
+      history: RunHistory;
+      elapsedMs: number;
+    }
   /** Forward and backward norms per unit of the config's network at initialisation, on one test batch. */
   | { type: 'signal-at-init'; requestId: string; config: Config; where: DatasetLoad['where'] }
   | { type: 'pause-run' }
@@ -100,6 +115,8 @@ export type WorkerToPage =
   | { type: 'run-warning'; runId: string; message: string }
   /** The run's signal profile at its start (iteration 0) and at each evaluation. */
   | { type: 'run-signal'; runId: string; point: SignalPoint }
+  | { type: 'run-weights'; runId: string; checkpoint: CheckpointInfo; check: WeightsCheck }
+  | { type: 'run-weights-failed'; runId: string; message: string }
   | { type: 'signal-result'; requestId: string; profile: SignalProfile }
   | { type: 'signal-failed'; requestId: string; message: string }
   | { type: 'profile-result'; requestId: string; backend: BackendReport; profile: StepProfile }

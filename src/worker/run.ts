@@ -34,7 +34,7 @@ const yieldToEvents = () => new Promise<void>((resolve) => setTimeout(resolve, 0
  * What a run keeps in IndexedDB: the trainer's checkpoint, its size, the run's training time so far and its
  * metrics up to the checkpoint (so a resumed curve has no hole, whatever the page managed to save).
  */
-type StoredRunCheckpoint = Checkpoint & { bytes: number; elapsedMs: number; history: RunHistory };
+export type StoredRunCheckpoint = Checkpoint & { bytes: number; elapsedMs: number; history: RunHistory };
 
 export class Run {
   private paused = false;
