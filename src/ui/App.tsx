@@ -1,4 +1,5 @@
 import { BackendBadge } from './BackendBadge';
+import { ClaimsInvite, ClaimsLab } from './ClaimsLab';
 import { ConfigForm } from './ConfigForm';
 import { CurrentUnit } from './CurrentUnit';
 import { Datasets } from './Datasets';
@@ -38,6 +39,7 @@ export function App() {
       <LinkProblems />
       <Adjustments />
       <DatasetNotice />
+      <ClaimsInvite />
       <section className="hero" aria-label="Train and watch">
         <div className="hero-side">
           <CurrentUnit />
@@ -45,6 +47,7 @@ export function App() {
         </div>
         <RunsChart />
       </section>
+      <ClaimsLab />
       <ErrorsView />
       <main className="layout">
         <div className="results">
