@@ -1,6 +1,6 @@
 /**
  * npm run claims [-- --check] [--seeds 5] [--claims shortcuts,depth] [--max-runs K] [--data DIR] [--runs DIR]
- *                [--threads 2] [--lock /tmp/heavy.lock | --no-lock] [--python python3] [--readme]
+ *                [--threads 2] [--lock /tmp/heavy.lock | --no-lock] [--python python3] [--verified FILE] [--readme]
  *
  * The claims lab's check over seeds (src/experiment/claims.ts): every run that the claims read, seeds 1…N, trained
  * with the PyTorch executor (python/identity_mappings, single process, CPU unless a GPU is there), each run its own
@@ -39,7 +39,7 @@ const VERIFIED_PATH = join(ROOT, 'src/experiment/claims.verified.json');
 const README = join(ROOT, 'README.md');
 const USAGE =
   'usage: npm run claims -- [--check] [--seeds N] [--claims id,id] [--max-runs K] [--data DIR] [--runs DIR] ' +
-  '[--threads N] [--lock FILE | --no-lock] [--python PATH] [--readme]';
+  '[--threads N] [--lock FILE | --no-lock] [--python PATH] [--verified FILE] [--readme]';
 
 interface Options {
   check: boolean;
@@ -52,6 +52,8 @@ interface Options {
   threads: number;
   lock: string | null;
   python: string;
+  /** Where the result goes (the page reads the default). */
+  verified: string;
 }
 
 function options(argv: string[]): Options {
@@ -66,6 +68,7 @@ function options(argv: string[]): Options {
     threads: 2,
     lock: '/tmp/heavy.lock',
     python: process.env.PYTHON ?? 'python3',
+    verified: VERIFIED_PATH,
   };
   const value = (i: number) => {
     const v = argv[i + 1];
@@ -90,6 +93,7 @@ function options(argv: string[]): Options {
     else if (a === '--runs') o.runs = resolve(value(i++));
     else if (a === '--lock') o.lock = value(i++);
     else if (a === '--python') o.python = value(i++);
+    else if (a === '--verified') o.verified = resolve(value(i++));
     else if (a === '--claims') {
       const ids = value(i++).split(',');
       const bad = ids.filter((id) => !(CLAIM_IDS as readonly string[]).includes(id));
@@ -117,9 +121,9 @@ function readRun(file: string): CheckedRun | undefined {
 }
 
 /** What the last check wrote, or nothing yet. */
-function lastCheck(): VerifiedFile | undefined {
-  if (!existsSync(VERIFIED_PATH)) return undefined;
-  return verifiedFileSchema.parse(JSON.parse(readFileSync(VERIFIED_PATH, 'utf8')));
+function lastCheck(path = VERIFIED_PATH): VerifiedFile | undefined {
+  if (!existsSync(path)) return undefined;
+  return verifiedFileSchema.parse(JSON.parse(readFileSync(path, 'utf8')));
 }
 
 const minutes = (ms: number) => `${(ms / 60_000).toFixed(1)} min`;
@@ -294,18 +298,20 @@ async function check(o: Options) {
     date: new Date().toISOString().slice(0, 10),
     // Claims not asked for this time keep what the last check found.
     claims: CLAIM_IDS.map(
-      (id) => claims.find((c) => c.id === id && o.claims.includes(id)) ?? lastCheck()?.claims.find((c) => c.id === id),
+      (id) =>
+        claims.find((c) => c.id === id && o.claims.includes(id)) ??
+        lastCheck(o.verified)?.claims.find((c) => c.id === id),
     ).filter((c): c is VerifiedClaim => c !== undefined),
   };
-  writeFileSync(VERIFIED_PATH, `${JSON.stringify(verifiedFileSchema.parse(file), null, 2)}\n`);
-  console.log(`\n${reportAll(file, o.claims)}\n\nwritten: src/experiment/claims.verified.json`);
+  writeFileSync(o.verified, `${JSON.stringify(verifiedFileSchema.parse(file), null, 2)}\n`);
+  console.log(`\n${reportAll(file, o.claims)}\n\nwritten: ${o.verified}`);
 }
 
 async function main() {
   const o = options(process.argv.slice(2));
   if (o.check) await check(o);
   else {
-    const last = lastCheck();
+    const last = lastCheck(o.verified);
     console.log(last ? reportAll(last) : 'no check yet: npm run claims -- --check');
     const all = claimsRuns(o.claims, { seeds: o.seeds });
     const distinct = new Set(all.map((r) => experimentKey(r.config))).size;
@@ -313,7 +319,7 @@ async function main() {
     for (const r of all.filter((r) => r.config.seed === 1)) console.log(`  ${toQuery(r.config)}`);
   }
   if (o.readme) {
-    const last = lastCheck();
+    const last = lastCheck(o.verified);
     if (!last) throw new Error('no claims.verified.json yet: run npm run claims -- --check first');
     writeReadme(last);
   }
