@@ -68,7 +68,7 @@ describe('claims', () => {
     expect(c).toMatchObject({ iters: 200, warmupIters: 50, warmupLr: 0.01, lr: 0.1, milestones: [], seed: 3 });
     expect(c.dataset).toBe('cifar10');
     const deep = claimById('depth')!;
-    expect(claimRowConfig(deep, deep.rows[1]!, { seed: 1 })).toMatchObject({ unit: 'original', depth: 110, batch: 32 });
+    expect(claimRowConfig(deep, deep.rows[1]!, { seed: 1 })).toMatchObject({ unit: 'original', depth: 110, batch: 64 });
   });
 
   it("the page's changed keys apply over every claim, never the row's unit or the seed", () => {
