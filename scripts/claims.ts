@@ -33,6 +33,7 @@ import { experimentKey } from '../src/experiment/lab';
 import { runLabel } from '../src/experiment/label';
 import { CLAIM_IDS, MAX_SEEDS, type ClaimId } from '../src/experiment/labIds';
 import type { Config } from '../src/experiment/schema';
+import { findTorchPython } from './torchPython';
 
 const ROOT = resolve(new URL('..', import.meta.url).pathname);
 const VERIFIED_PATH = join(ROOT, 'src/experiment/claims.verified.json');
@@ -67,7 +68,7 @@ function options(argv: string[]): Options {
     runs: join(ROOT, 'claims-runs'),
     threads: 2,
     lock: '/tmp/heavy.lock',
-    python: process.env.PYTHON ?? 'python3',
+    python: '', // found below unless given
     verified: VERIFIED_PATH,
   };
   const value = (i: number) => {
@@ -147,14 +148,15 @@ function train(o: Options, config: Config, out: string): Promise<number | null> 
 }
 
 function checkPrerequisites(o: Options) {
+  o.python ||= findTorchPython() ?? 'python3';
   if (!existsSync(join(o.data, 'manifest.json')))
     throw new Error(
       `no dataset at ${o.data}: make it with \`npm run data -- cifar10 --from <folder of CIFAR-10 .bin files>\` ` +
         '(or pass --data DIR)',
     );
-  const probe = spawnSync(o.python, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
+  const probe = spawnSync(o.python, ['-c', 'import torch, numpy; print(torch.__version__)'], { encoding: 'utf8' });
   if (probe.status !== 0)
-    throw new Error(`${o.python} cannot import torch (pass --python /path/to/python3 with PyTorch installed)`);
+    throw new Error(`${o.python} cannot import torch (pass --python /path/to/python3 with PyTorch and numpy)`);
   return probe.stdout.trim();
 }
 

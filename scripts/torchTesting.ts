@@ -7,19 +7,10 @@ import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeWeights, type NamedTensor } from '../src/persist/weights';
+import { findTorchPython } from './torchPython';
 
 export const ROOT = new URL('..', import.meta.url).pathname;
 export const PYTHON_DIR = join(ROOT, 'python');
-
-/** The first of $PYTHON, python3, /usr/bin/python3 that imports torch and numpy, or null. */
-function findTorchPython(): string | null {
-  const candidates = [process.env.PYTHON, 'python3', '/usr/bin/python3'].filter((c): c is string => !!c);
-  for (const python of candidates) {
-    const r = spawnSync(python, ['-c', 'import torch, numpy'], { encoding: 'utf8' });
-    if (r.status === 0) return python;
-  }
-  return null;
-}
 
 export const PYTHON = findTorchPython();
 
