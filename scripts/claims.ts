@@ -19,7 +19,15 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
-import { claimsRuns, CLAIMS, HOLD_FRACTION, METRIC_TEXT, pairText, type Claim } from '../src/experiment/claims';
+import {
+  claimsRuns,
+  CLAIMS,
+  HOLD_FRACTION,
+  METRIC_TEXT,
+  pairText,
+  trainedKey,
+  type Claim,
+} from '../src/experiment/claims';
 import {
   isFinal,
   summariseCheck,
@@ -29,7 +37,6 @@ import {
   type VerifiedFile,
 } from '../src/experiment/claimsVerified';
 import { toQuery } from '../src/experiment/codec';
-import { experimentKey } from '../src/experiment/lab';
 import { runLabel } from '../src/experiment/label';
 import { CLAIM_IDS, MAX_SEEDS, type ClaimId } from '../src/experiment/labIds';
 import type { Config } from '../src/experiment/schema';
@@ -316,7 +323,7 @@ async function main() {
     const last = lastCheck(o.verified);
     console.log(last ? reportAll(last) : 'no check yet: npm run claims -- --check');
     const all = claimsRuns(o.claims, { seeds: o.seeds });
-    const distinct = new Set(all.map((r) => experimentKey(r.config))).size;
+    const distinct = new Set(all.map((r) => trainedKey(r.config))).size;
     console.log(`\n--check would read ${all.length} runs (${distinct} experiments × up to ${o.seeds} seeds):`);
     for (const r of all.filter((r) => r.config.seed === 1)) console.log(`  ${toQuery(r.config)}`);
   }

@@ -14,12 +14,12 @@ import {
   overridesText,
   pendingClaimRuns,
   seedVerdict,
+  trainedKey,
   type ClaimRunView,
 } from './claims';
 import { summariseCheck, verifiedFor, type CheckedRun } from './claimsVerified';
 import { VERIFIED } from './claimsVerifiedData';
 import { parseQuery } from './codec';
-import { experimentKey } from './lab';
 import { CLAIM_IDS } from './labIds';
 import type { SignalProfile, TrainPoint } from './record';
 import { defaults, type Config } from './schema';
@@ -55,7 +55,7 @@ describe('claims', () => {
       const keys = claim.rows.map((row) => {
         const { config, problems } = claimRowRun(claim, row, { seed: 1 });
         expect(problems, `${claim.id}: ${row.label}`).toEqual([]);
-        return experimentKey(config);
+        return trainedKey(config);
       });
       expect(new Set(keys).size, claim.id).toBe(keys.length);
       for (const [a, b] of claim.expect) expect(a !== b && claim.rows[a] && claim.rows[b], claim.id).toBeTruthy();
@@ -88,6 +88,19 @@ describe('claims', () => {
       depth: 56,
       seed: 2,
     });
+  });
+
+  it('match runs to rows whatever their backend or evaluation interval, never across seeds or settings', () => {
+    const claim = claimById('bn-after-add')!;
+    const c = claimRowConfig(claim, claim.rows[1]!, { seed: 2 });
+    expect(trainedKey({ ...c, backend: 'wasm', evalEvery: 7, checkpointMinutes: 0 })).toBe(trainedKey(c));
+    expect(trainedKey({ ...c, seed: 5 })).toBe(trainedKey(c));
+    expect(trainedKey({ ...c, iters: 201 })).not.toBe(trainedKey(c));
+    const wasm = {
+      ...run('bn-after-add', 0, 1, 1.9),
+      config: { ...c, unit: 'original' as const, seed: 1, backend: 'wasm' as const },
+    };
+    expect(claimSeeds(claim, [wasm, run('bn-after-add', 1, 1, 2.3)], [])).toHaveLength(1);
   });
 
   it('list each run once: the original unit serves three claims, the signal claim reads the shortcut runs', () => {
@@ -188,13 +201,13 @@ describe('the check over seeds', () => {
 
   it('summarises run JSONs per claim and seed with the page metric, diverged runs as null', () => {
     const docs = new Map<string, CheckedRun>();
-    const put = (r: ReturnType<typeof run>) => docs.set(`${experimentKey(r.config)}#${r.config.seed}`, doc(r));
+    const put = (r: ReturnType<typeof run>) => docs.set(`${trainedKey(r.config)}#${r.config.seed}`, doc(r));
     for (const seed of [1, 2]) {
       put(run('shortcuts', 0, seed, 1.9));
       for (const row of [1, 2, 3, 4]) put(run('shortcuts', row, seed, 2 + row / 10));
     }
     put(run('bn-after-add', 1, 1, NaN, { status: 'diverged' }));
-    const out = summariseCheck((c) => docs.get(`${experimentKey(c)}#${c.seed}`), 2);
+    const out = summariseCheck((c) => docs.get(`${trainedKey(c)}#${c.seed}`), 2);
     const shortcuts = out.find((c) => c.id === 'shortcuts')!;
     expect(shortcuts).toMatchObject({ held: 2, of: 2, asked: 2, verdict: 'reproduced' });
     expect(shortcuts.seeds[0]).toMatchObject({ seed: 1, values: [1.9, 2.1, 2.2, 2.3, 2.4], holds: true });

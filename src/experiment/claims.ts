@@ -12,7 +12,6 @@
  * images: on the embedded demo set every unit learns its shapes and the gaps do not show.
  */
 import { canonical, parseQuery, toQuery, type Problem } from './codec';
-import { experimentKey } from './lab';
 import type { ClaimId } from './labIds';
 import type { TrainPoint, SignalProfile } from './record';
 import { CONFIG_KEYS, defaults, SCHEMA, type Config, type ConfigKey } from './schema';
@@ -176,6 +175,25 @@ export function changesScience(over: Partial<Config>): ConfigKey[] {
   return (Object.keys(over) as ConfigKey[]).filter((k) => SCHEMA[k].group !== 'run');
 }
 
+/** Keys of the "run" group: they change where and how a run is watched, not what it trains (the seed aside). */
+const WATCH_KEYS = CONFIG_KEYS.filter((k) => SCHEMA[k].group === 'run' && k !== 'seed');
+
+/**
+ * What a run trained, seed aside, as the claims match runs to rows: a claim's run is the same on WebGPU, WASM or
+ * PyTorch, and whatever its evaluation interval. Computed once per config (configs are never mutated).
+ */
+const trained = new WeakMap<Config, string>();
+export function trainedKey(c: Config): string {
+  let key = trained.get(c);
+  if (key === undefined) {
+    const d = defaults() as Record<ConfigKey, unknown>;
+    const plain = { ...c, seed: 0 } as Record<ConfigKey, unknown>;
+    for (const k of WATCH_KEYS) plain[k] = d[k];
+    trained.set(c, (key = toQuery(plain as unknown as Config)));
+  }
+  return key;
+}
+
 /** Overrides as a link writes them ("dataset=synthetic&iters=6"), for the page to show. */
 export function overridesText(over: Partial<Config>): string {
   const keys = Object.keys(over) as ConfigKey[];
@@ -217,7 +235,7 @@ export function claimsRuns(
     for (let seed = 1; seed <= opts.seeds; seed++) {
       for (const [i, row] of claim.rows.entries()) {
         const config = claimRowConfig(claim, row, { seed, over: opts.over });
-        const key = `${experimentKey(config)}#${seed}`;
+        const key = `${trainedKey(config)}#${seed}`;
         if (seen.has(key)) continue;
         seen.add(key);
         out.push({ claim: claim.id, row: i, config });
@@ -227,21 +245,24 @@ export function claimsRuns(
   return out;
 }
 
-/**
- * The runs of `claimsRuns` that this page has not completed yet (finished or diverged: either is a result), so that
- * running a claim again only trains what is missing.
- */
+/** Whether `runs` hold a result (finished or diverged: either is one) of this config's training and seed. */
+export function claimRunDone(config: Config, runs: readonly { config: Config; status: string }[]): boolean {
+  const key = trainedKey(config);
+  return runs.some(
+    (r) =>
+      (r.status === 'finished' || r.status === 'diverged') &&
+      r.config.seed === config.seed &&
+      trainedKey(r.config) === key,
+  );
+}
+
+/** The runs of `claimsRuns` that this page has not completed yet, so running a claim again trains only what is missing. */
 export function pendingClaimRuns(
   ids: readonly ClaimId[],
   opts: { seeds: number; over?: Partial<Config> },
   runs: readonly { config: Config; status: string }[],
 ): { claim: ClaimId; row: number; config: Config }[] {
-  const done = new Set(
-    runs
-      .filter((r) => r.status === 'finished' || r.status === 'diverged')
-      .map((r) => `${experimentKey(r.config)}#${r.config.seed}`),
-  );
-  return claimsRuns(ids, opts).filter((r) => !done.has(`${experimentKey(r.config)}#${r.config.seed}`));
+  return claimsRuns(ids, opts).filter((r) => !claimRunDone(r.config, runs));
 }
 
 /**
@@ -310,7 +331,7 @@ export function pairText(claim: Claim, values: readonly number[], pair: { lower:
 
 /** The experiment (seed aside) each row of a claim runs, with the given overrides: what runs are matched by. */
 export function claimRowKeys(claim: Claim, over?: Partial<Config>): string[] {
-  return claim.rows.map((row) => experimentKey(claimRowConfig(claim, row, { seed: 1, over })));
+  return claim.rows.map((row) => trainedKey(claimRowConfig(claim, row, { seed: 1, over })));
 }
 
 /** What the claims read of a run: its config, how it ended, its training points and its signal profiles. */
@@ -363,7 +384,7 @@ export function claimSeeds(
   const best = keys.map(() => new Map<number, { value: number; at: number }>());
   const add = (config: Config, value: number | undefined, at: number) => {
     if (value === undefined) return;
-    const row = keys.indexOf(experimentKey(config));
+    const row = keys.indexOf(trainedKey(config));
     if (row < 0) return;
     const had = best[row]!.get(config.seed);
     if (!had || had.at <= at) best[row]!.set(config.seed, { value, at });

@@ -182,4 +182,18 @@ describe('claims lab', () => {
     expect(starts()).toHaveLength(3);
     expect(s().queue).toHaveLength(3);
   });
+
+  it('a queued claim run that has a result by now (imported, or shared) is not trained again', () => {
+    const { store, starts } = setup('lab=claims&dataset=synthetic');
+    const s = () => store.getState();
+    s().setDatasets([SYNTHETIC, CIFAR]);
+    const first = s().queue[0]!.config;
+    s().runQueue(); // the first starts at once…
+    const imported = { ...s().runs[0]!, id: 'imported', status: 'finished' as const, config: s().queue[0]!.config };
+    s().importRuns([imported]); // …and the second arrives by import while it trains: skipped when its turn comes
+    const active = s().runs.find((r) => r.status === 'starting')!;
+    store.setState({ runs: s().runs.map((r) => (r.id === active.id ? { ...r, status: 'finished' } : r)) });
+    const started = starts().map((m) => (m.type === 'start-run' ? m.config.unit : ''));
+    expect(started).toEqual([first.unit, 'exclusive-gate']); // scale (row 1) was skipped
+  });
 });

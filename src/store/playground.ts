@@ -8,7 +8,7 @@ import type { ImportProgress, ImportResult } from '../data/importer';
 import type { LinkActions, Problem } from '../experiment/codec';
 import { editConfig, type Adjustment } from '../experiment/edit';
 import { applyPreset, type Preset } from '../experiment/presets';
-import { claimOverrides, pendingClaimRuns } from '../experiment/claims';
+import { claimOverrides, claimRunDone, pendingClaimRuns } from '../experiment/claims';
 import { labExperiment, rowConfig } from '../experiment/lab';
 import { CLAIM_IDS, CLAIMS_LAB, type ClaimId, type LabId } from '../experiment/labIds';
 import { defaults, type Config, type ConfigKey } from '../experiment/schema';
@@ -217,8 +217,11 @@ export function createPlaygroundStore(initial: Config) {
         config: r.config,
         lab: { id: CLAIMS_LAB, row: r.row, quick: false, claim: r.claim },
       }));
-    /** In the claims lab the settings form applies over every claim: an edit re-queues what waits. */
-    const followEdit = () => {
+    /**
+     * Rebuilds the claims lab's waiting queue (when it is open and not running): after an edit, since the settings
+     * form applies over every claim, and after an import, which may bring runs it no longer needs.
+     */
+    const requeueClaims = () => {
       const { lab, queueRunning } = get();
       if (lab?.id === CLAIMS_LAB && !queueRunning) get().openLab(lab);
     };
@@ -266,13 +269,13 @@ export function createPlaygroundStore(initial: Config) {
         const r = editConfig(get().config, key, raw);
         if (!r.ok) return r.reason;
         set({ config: r.config, adjustments: r.adjusted });
-        followEdit();
+        requeueClaims();
         return null;
       },
       dismissLinkProblems: () => set({ linkProblems: [] }),
       applyPreset: (preset) => {
         set({ config: applyPreset(get().config, preset), adjustments: [] });
-        followEdit();
+        requeueClaims();
       },
       setBackend: (backend) => set({ backend }),
       setDatasets: (datasets) => set({ datasets }),
@@ -319,8 +322,10 @@ export function createPlaygroundStore(initial: Config) {
       stopQueue: () => set({ queueRunning: false }),
       clearQueue: () => set({ queue: [], queueRunning: false }),
       startNextQueued: () => {
-        const { queue, queueRunning } = get();
+        const { queueRunning, runs } = get();
         if (!queueRunning || trainingHere(get())) return;
+        // A claim's run that has a result by now (another claim shares it, or it was imported) is not trained again.
+        const queue = get().queue.filter((q) => q.lab?.id !== CLAIMS_LAB || !claimRunDone(q.config, runs));
         const [next, ...rest] = queue;
         if (!next) return set({ queueRunning: false });
         set({ queue: rest });
@@ -382,6 +387,7 @@ export function createPlaygroundStore(initial: Config) {
           visible: true,
         }));
         set({ runs: [...runs, ...fresh], nextColor: nextColor + fresh.length });
+        requeueClaims(); // the claims lab's queue drops what the imported runs already did
       },
       importDatasetFiles: (files) => {
         const engine = get().engine;

@@ -13,13 +13,13 @@ import {
   overSeeds,
   pairText,
   pendingClaimRuns,
+  trainedKey,
   type Claim,
   type ClaimSeed,
 } from '../experiment/claims';
 import { verifiedFor } from '../experiment/claimsVerified';
 import { VERIFIED } from '../experiment/claimsVerifiedData';
 import { toQuery } from '../experiment/codec';
-import { experimentKey } from '../experiment/lab';
 import { CLAIM_IDS, CLAIMS_LAB } from '../experiment/labIds';
 import { PRESETS, isPresetApplied } from '../experiment/presets';
 import { ACTIVE, type RunRecord } from '../experiment/record';
@@ -69,7 +69,7 @@ function Verified({ claim, applies }: { claim: Claim; applies: boolean }) {
 function newestRuns(rowKeys: string[], runs: RunRecord[]): (RunRecord | undefined)[] {
   return rowKeys.map((key) =>
     runs
-      .filter((r) => experimentKey(r.config) === key)
+      .filter((r) => trainedKey(r.config) === key)
       .reduce<RunRecord | undefined>((a, r) => (!a || r.startedAt >= a.startedAt ? r : a), undefined),
   );
 }
@@ -81,7 +81,8 @@ function ClaimChart({ claim, rows }: { claim: Claim; rows: (RunRecord | undefine
       ? [
           {
             key: r.id,
-            label: claim.rows[i]!.label,
+            diverged: r.status === 'diverged',
+            label: `${claim.rows[i]!.label}${r.status === 'diverged' ? ' (diverged)' : ''}`,
             color: runColor(r),
             data: displaySeries(
               r.train,
@@ -94,13 +95,22 @@ function ClaimChart({ claim, rows }: { claim: Claim; rows: (RunRecord | undefine
       : [],
   );
   if (lines.length === 0) return null;
+  // A diverged run's loss runs off to 100 and beyond: the axis follows the others, and its curve leaves the top.
+  const finite = lines.filter((l) => !l.diverged).flatMap((l) => l.data.map((p) => p.y));
+  const top = finite.length ? Math.ceil(Math.max(...finite) * 1.1 * 2) / 2 : 'auto';
   return (
     <figure className="claim-chart" data-testid="claim-chart">
       <ResponsiveContainer width="100%" height={170}>
         <LineChart margin={{ top: 6, right: 8, bottom: 2, left: 0 }}>
           <CartesianGrid stroke="#e5e7eb" />
           <XAxis dataKey="x" type="number" domain={[0, 'dataMax']} allowDecimals={false} height={24} fontSize={11} />
-          <YAxis width={40} fontSize={11} domain={['auto', 'auto']} tickFormatter={(v: number) => fmt(v, 1)} />
+          <YAxis
+            width={40}
+            fontSize={11}
+            domain={[0, top]}
+            allowDataOverflow
+            tickFormatter={(v: number) => fmt(v, 1)}
+          />
           {lines.map((l) => (
             <Line
               key={l.key}
@@ -148,7 +158,7 @@ function ClaimCard({
   const queue = usePlayground((s) => s.queue);
   const seedCount = usePlayground((s) => (s.lab?.id === CLAIMS_LAB ? s.lab.seeds : 1));
   const configs = useMemo(() => claim.rows.map((row) => claimRowConfig(claim, row, { seed: 1, over })), [claim, over]);
-  const keys = useMemo(() => configs.map(experimentKey), [configs]);
+  const keys = useMemo(() => configs.map(trainedKey), [configs]);
   const newest = newestRuns(keys, runs);
   const latest = seeds.at(-1);
   const held = seeds.filter((s) => s.verdict.holds).length;
