@@ -1,4 +1,4 @@
-import { useMemo } from 'react';
+import { memo, useMemo } from 'react';
 import { Line, LineChart, ResponsiveContainer, XAxis, YAxis, CartesianGrid } from 'recharts';
 import { DATASET_LABELS } from '../data/catalog';
 import {
@@ -22,11 +22,11 @@ import { VERIFIED } from '../experiment/claimsVerifiedData';
 import { toQuery } from '../experiment/codec';
 import { CLAIM_IDS, CLAIMS_LAB } from '../experiment/labIds';
 import { PRESETS, isPresetApplied } from '../experiment/presets';
-import { ACTIVE, type RunRecord } from '../experiment/record';
+import { ACTIVE, type RunRecord, type TrainPoint } from '../experiment/record';
 import type { Config } from '../experiment/schema';
 import { usePlayground } from '../store';
 import { linkFor } from '../store/sync';
-import { displaySeries } from './chartSeries';
+import { displaySeries, type XY } from './chartSeries';
 import { runColor, useThrottledRuns } from './RunsChart';
 import { fmt } from './format';
 import { LabSeeds } from './LabSeeds';
@@ -74,8 +74,32 @@ function newestRuns(rowKeys: string[], runs: RunRecord[]): (RunRecord | undefine
   );
 }
 
-/** The claim's rows' training loss on one small chart, as the paper's figure draws it. */
-function ClaimChart({ claim, rows }: { claim: Claim; rows: (RunRecord | undefined)[] }) {
+// One drawn series per history: a claim's chart redraws only the curve whose run moved on.
+const series = new WeakMap<readonly TrainPoint[], XY[]>();
+function lossLine(train: readonly TrainPoint[]): XY[] {
+  let s = series.get(train);
+  if (!s) {
+    s = displaySeries(
+      train,
+      (p) => p.iter,
+      (p) => p.loss,
+      { smoothing: 0, log: false, maxPoints: 120 },
+    );
+    series.set(train, s);
+  }
+  return s;
+}
+
+/**
+ * The claim's rows' training loss on one small chart, as the paper's figure draws it. Redrawn only when one of
+ * its runs changed, not when another claim's run trains.
+ */
+const ClaimChart = memo(
+  ClaimChartOf,
+  (a, b) => a.claim === b.claim && a.rows.length === b.rows.length && a.rows.every((r, i) => r === b.rows[i]),
+);
+
+function ClaimChartOf({ claim, rows }: { claim: Claim; rows: (RunRecord | undefined)[] }) {
   const lines = rows.flatMap((r, i) =>
     r && r.train.length > 0
       ? [
@@ -84,12 +108,7 @@ function ClaimChart({ claim, rows }: { claim: Claim; rows: (RunRecord | undefine
             diverged: r.status === 'diverged',
             label: `${claim.rows[i]!.label}${r.status === 'diverged' ? ' (diverged)' : ''}`,
             color: runColor(r),
-            data: displaySeries(
-              r.train,
-              (p) => p.iter,
-              (p) => p.loss,
-              { smoothing: 0, log: false, maxPoints: 120 },
-            ),
+            data: lossLine(r.train),
           },
         ]
       : [],
