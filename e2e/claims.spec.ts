@@ -61,10 +61,14 @@ test('a tiny variant of one claim (embedded set, 6 iterations, WASM) runs to the
 test('a new user is one click from the claims lab, and after the quick demo the page suggests it first', async ({
   page,
 }) => {
+  await page.setViewportSize({ width: 1366, height: 768 });
   await page.goto('/');
-  const invite = page.getByTestId('claims-invite');
-  await expect(invite).toContainText('New here?');
   await backendSettled(page);
+  // On the first screen, without scrolling.
+  const entry = page.getByTestId('claims-entry');
+  const box = (await entry.boundingBox())!;
+  expect(box.y + box.height).toBeLessThanOrEqual(768);
+  await expect(page.getByTestId('claims-invite')).toHaveCount(0);
   await page.screenshot({ path: `${SCREENSHOTS}/landing.png` });
 
   // A finished quick-demo run, as the demo leaves it (put in the store: the demo itself takes minutes here).
@@ -89,10 +93,18 @@ test('a new user is one click from the claims lab, and after the quick demo the 
       config,
     });
   }, demo);
+  const invite = page.getByTestId('claims-invite');
   await expect(invite).toContainText('The quick demo finished: training works.');
   await page.screenshot({ path: `${SCREENSHOTS}/landing-after-demo.png` });
   await invite.getByRole('button', { name: 'Open the claims lab' }).click();
-  await expect(page.getByTestId('claims-lab')).toBeVisible();
+  await expect(page.getByTestId('claims-lab')).toBeInViewport();
   expect(query(page)).toBe('lab=claims'); // the claims' own settings, not the demo's
   await expect(page.getByTestId('claims-overrides')).toHaveCount(0);
+  await expect(invite).toHaveCount(0);
+
+  // From anywhere, the header's button opens it again at its own settings.
+  await page.goto('/?depth=32');
+  await entry.click();
+  await expect(page.getByTestId('claims-lab')).toBeInViewport();
+  expect(query(page)).toBe('lab=claims');
 });

@@ -40,6 +40,7 @@ import { toQuery } from '../src/experiment/codec';
 import { runLabel } from '../src/experiment/label';
 import { CLAIM_IDS, MAX_SEEDS, type ClaimId } from '../src/experiment/labIds';
 import type { Config } from '../src/experiment/schema';
+import { dataDir } from './datasetServer';
 import { findTorchPython } from './torchPython';
 
 const ROOT = resolve(new URL('..', import.meta.url).pathname);
@@ -71,7 +72,7 @@ function options(argv: string[]): Options {
     seeds: 5,
     claims: [...CLAIM_IDS],
     maxRuns: Infinity,
-    data: join(ROOT, 'public/data/cifar10'),
+    data: join(dataDir(ROOT), 'cifar10'),
     runs: join(ROOT, 'claims-runs'),
     threads: 2,
     lock: '/tmp/heavy.lock',

@@ -1,5 +1,5 @@
 import { BackendBadge } from './BackendBadge';
-import { ClaimsInvite, ClaimsLab } from './ClaimsLab';
+import { ClaimsEntry, ClaimsInvite, ClaimsLab } from './ClaimsLab';
 import { ConfigForm } from './ConfigForm';
 import { CurrentUnit } from './CurrentUnit';
 import { Datasets } from './Datasets';
@@ -32,6 +32,7 @@ export function App() {
           </p>
         </div>
         <div className="top-side">
+          <ClaimsEntry />
           <Share />
           <BackendBadge />
         </div>

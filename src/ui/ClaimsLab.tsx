@@ -1,4 +1,4 @@
-import { memo, useMemo } from 'react';
+import { memo, useEffect, useMemo, useRef } from 'react';
 import { Line, LineChart, ResponsiveContainer, XAxis, YAxis, CartesianGrid } from 'recharts';
 import { DATASET_LABELS } from '../data/catalog';
 import {
@@ -291,8 +291,14 @@ export function ClaimsLab() {
   const initSignals = usePlayground((s) => s.initSignals);
   const { openLab, openClaims, runQueue, stopQueue } = usePlayground.getState();
   const over = useMemo(() => claimOverrides(config), [config]);
+  const section = useRef<HTMLElement>(null);
+  const open = lab?.id === CLAIMS_LAB;
+  // A claims link lands on the lab, below the live chart: bring it into view once it opens.
+  useEffect(() => {
+    if (open) section.current?.scrollIntoView({ block: 'start' });
+  }, [open]);
   const results = useMemo(() => CLAIMS.map((c) => claimSeeds(c, runs, initSignals, over)), [runs, initSignals, over]);
-  if (lab?.id !== CLAIMS_LAB) return null;
+  if (!open || !lab) return null;
 
   const dataset = over.dataset ?? 'cifar10';
   const available = datasets?.some((d) => d.dataset === dataset) ?? false;
@@ -301,7 +307,13 @@ export function ClaimsLab() {
   const left = pendingClaimRuns(CLAIM_IDS, { seeds: lab.seeds, over }, runs).length;
 
   return (
-    <section className="card lab claims-lab" id="claims-lab" aria-labelledby="claims-title" data-testid="claims-lab">
+    <section
+      ref={section}
+      className="card lab claims-lab"
+      id="claims-lab"
+      aria-labelledby="claims-title"
+      data-testid="claims-lab"
+    >
       <div className="card-head">
         <h2 id="claims-title">Claims lab: the paper’s findings in minutes</h2>
         <div className="lab-controls">
@@ -368,43 +380,44 @@ export function ClaimsLab() {
   );
 }
 
+/** Opens the claims lab at its own settings and brings it into view. */
+function openAndShow() {
+  usePlayground.getState().openClaims();
+  requestAnimationFrame(() => document.getElementById('claims-lab')?.scrollIntoView({ block: 'start' }));
+}
+
+/** The claims lab one click from the top of the page, whatever is on screen. */
+export function ClaimsEntry() {
+  const open = usePlayground((s) => s.lab?.id === CLAIMS_LAB);
+  return (
+    <button
+      type="button"
+      className={open ? undefined : 'primary'}
+      data-testid="claims-entry"
+      title="The paper's findings as small experiments, each checked over seeds"
+      onClick={openAndShow}
+    >
+      Claims lab
+    </button>
+  );
+}
+
 /**
- * Where a new user goes next: after the quick demo (which shows that training works, not what the paper found),
- * the claims lab; and the claims lab one click from the top of the page.
+ * Where a new user goes next: the quick demo shows that training works, not what the paper found, so once it has
+ * finished the page suggests the claims lab first.
  */
 export function ClaimsInvite() {
   const runs = usePlayground((s) => s.runs);
   const lab = usePlayground((s) => s.lab);
-  const { openClaims } = usePlayground.getState();
-  if (lab?.id === CLAIMS_LAB) return null;
   const last = runs.at(-1);
-  const demoDone = last?.status === 'finished' && isPresetApplied(last.config, DEMO);
+  if (lab?.id === CLAIMS_LAB || last?.status !== 'finished' || !isPresetApplied(last.config, DEMO)) return null;
   return (
-    <section
-      className={`notice ${demoDone ? 'notice-info claims-invite-strong' : 'claims-invite'}`}
-      data-testid="claims-invite"
-    >
+    <section className="notice notice-info claims-invite" data-testid="claims-invite">
       <p>
-        {demoDone ? (
-          <>
-            <strong>The quick demo finished: training works.</strong> It ran on the embedded demo set, where every unit
-            learns. To see what the paper found, open the <strong>claims lab</strong>: five of its findings as small
-            CIFAR-10 experiments of a few minutes each on a GPU, each checked over seeds before it was put there.
-          </>
-        ) : (
-          <>
-            <strong>New here?</strong> The claims lab shows the paper’s findings as small experiments, each checked over
-            seeds.
-          </>
-        )}{' '}
-        <button
-          type="button"
-          className="primary"
-          onClick={() => {
-            openClaims();
-            requestAnimationFrame(() => document.getElementById('claims-lab')?.scrollIntoView({ block: 'start' }));
-          }}
-        >
+        <strong>The quick demo finished: training works.</strong> It ran on the embedded demo set, where every unit
+        learns. To see what the paper found, open the <strong>claims lab</strong>: five of its findings as small
+        CIFAR-10 experiments of a few minutes each on a GPU, each checked over seeds before it was put there.{' '}
+        <button type="button" className="primary" onClick={openAndShow}>
           Open the claims lab
         </button>
       </p>
