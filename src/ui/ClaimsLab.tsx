@@ -416,11 +416,11 @@ export function ClaimsInvite() {
       <p>
         <strong>The quick demo finished: training works.</strong> It ran on the embedded demo set, where every unit
         learns. To see what the paper found, open the <strong>claims lab</strong>: five of its findings as small
-        CIFAR-10 experiments of a few minutes each on a GPU, each checked over seeds before it was put there.{' '}
-        <button type="button" className="primary" onClick={openAndShow}>
-          Open the claims lab
-        </button>
+        CIFAR-10 experiments of a few minutes each on a GPU, each checked over seeds before it was put there.
       </p>
+      <button type="button" className="primary" onClick={openAndShow}>
+        Open the claims lab
+      </button>
     </section>
   );
 }
