@@ -33,7 +33,7 @@ export interface Problem {
 export interface LinkActions {
   /** Start training as soon as the page is ready, instead of waiting for the Start button. */
   autostart: boolean;
-  /** A paper-lab experiment whose runs the page queues (see lab.ts). */
+  /** A paper-lab experiment (lab.ts) or the claims lab (claims.ts) whose runs the page queues. */
   lab: LabId | null;
   /** The lab's quick version (shorter schedule, smaller depth), labelled as such. */
   quick: boolean;
@@ -53,7 +53,7 @@ export const ACTION_KEYS = {
   },
   lab: {
     values: LAB_IDS.join(' | '),
-    help: "Queue the runs of one of the paper's experiments (Tables 1–3, Figs. 1, 3, 6) and show its table beside the paper's numbers.",
+    help: "Queue the runs of one of the paper's experiments (Tables 1–3, Figs. 1, 3, 6) and show its table beside the paper's numbers; claims: the claims lab, the paper's effects as small experiments checked over seeds (the link's other keys apply over every claim's settings).",
   },
   quick: {
     values: '0 or 1',

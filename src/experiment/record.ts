@@ -3,7 +3,7 @@
  * database and the JSON export keep them, the page and the PyTorch executor write the same shapes. Pure types,
  * at the ground floor, so no layer imports another's internals to name a run.
  */
-import type { LabId } from './labIds';
+import type { ClaimId, LabId } from './labIds';
 import type { BackendName, Config } from './schema';
 
 export type RunStatus = 'starting' | 'running' | 'paused' | 'finished' | 'stopped' | 'diverged' | 'failed';
@@ -171,11 +171,12 @@ export interface WeightsCheck {
   checkedAt: number;
 }
 
-/** Which paper-lab row a run belongs to. */
+/** Which lab row a run belongs to (in the claims lab: the row of which claim). */
 export interface RunLab {
   id: LabId;
   row: number;
   quick: boolean;
+  claim?: ClaimId;
 }
 
 /** One training run: its config, what its engine reported, and its whole history. Plain, structured-clonable data. */

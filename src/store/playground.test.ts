@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { DatasetEntry } from '../data/catalog';
 import { parseQuery } from '../experiment/codec';
 import { PRESETS } from '../experiment/presets';
 import { createPlaygroundStore } from './playground';
@@ -214,5 +215,67 @@ describe('queue and paper lab', () => {
     expect(s().runs[0]!.weightsCheck).toEqual(check); // the earlier check and checkpoint stay
     s().startRun();
     expect(s().importWeights(s().runs[1]!.id, files)).toBe('this run is training: import weights once it has ended');
+  });
+});
+
+describe('claims lab', () => {
+  const CIFAR: DatasetEntry = { ...SYNTHETIC, dataset: 'cifar10', where: 'server' };
+
+  it('lab=claims queues every claim’s runs once each, labelled with their claim, at the claims’ settings', () => {
+    const { store, starts } = setup('lab=claims');
+    const s = () => store.getState();
+    expect(s().lab).toEqual({ id: 'claims', quick: false, seeds: 1 });
+    expect(s().queue).toHaveLength(10);
+    expect(s().queue[0]).toMatchObject({
+      lab: { id: 'claims', claim: 'shortcuts', row: 0 },
+      config: { unit: 'original', depth: 56, iters: 200, dataset: 'cifar10', seed: 1 },
+    });
+    expect(s().queue.map((q) => q.lab?.claim)).toContain('depth');
+    expect(starts()).toHaveLength(0);
+  });
+
+  it('the link’s changed keys apply over every claim, and an edit re-queues what waits', () => {
+    const { store } = setup('lab=claims&seeds=2&dataset=synthetic&iters=6&backend=wasm');
+    const s = () => store.getState();
+    expect(s().queue).toHaveLength(20);
+    expect(s().queue.every((q) => q.config.dataset === 'synthetic' && q.config.iters === 6)).toBe(true);
+    expect(s().queue.every((q) => q.config.backend === 'wasm' && q.config.depth !== 20)).toBe(true);
+    s().edit('iters', '8');
+    expect(s().queue.every((q) => q.config.iters === 8)).toBe(true);
+    s().openClaims(); // the claims' own settings, the backend kept
+    expect(s().config).toMatchObject({ dataset: 'cifar10', iters: 64_000, backend: 'wasm' });
+    expect(s().queue.every((q) => q.config.dataset === 'cifar10' && q.config.iters === 200)).toBe(true);
+    expect(s().queue).toHaveLength(20);
+  });
+
+  it('Run this claim trains only that claim’s runs not yet done here', () => {
+    const { store, reply, starts } = setup('lab=claims&dataset=synthetic');
+    const s = () => store.getState();
+    s().setDatasets([SYNTHETIC, CIFAR]);
+    expect(s().runClaim('bn-after-add')).toBeNull();
+    expect(starts().map((m) => m.type === 'start-run' && m.config.unit)).toEqual(['original']);
+    expect(s().queue).toHaveLength(1);
+    reply({ type: 'run-status', runId: s().runs[0]!.id, status: 'finished' });
+    reply({ type: 'run-status', runId: s().runs[1]!.id, status: 'finished' });
+    expect(starts().map((m) => m.type === 'start-run' && m.config.unit)).toEqual(['original', 'bn-after-add']);
+    expect(s().runClaim('bn-after-add')).toMatch(/every run of this claim has finished/);
+    // The shortcut claim shares the original unit's run: four of its five runs are left.
+    expect(s().runClaim('shortcuts')).toBeNull();
+    expect(starts()).toHaveLength(3);
+    expect(s().queue).toHaveLength(3);
+  });
+
+  it('a queued claim run that has a result by now (imported, or shared) is not trained again', () => {
+    const { store, starts } = setup('lab=claims&dataset=synthetic');
+    const s = () => store.getState();
+    s().setDatasets([SYNTHETIC, CIFAR]);
+    const first = s().queue[0]!.config;
+    s().runQueue(); // the first starts at once…
+    const imported = { ...s().runs[0]!, id: 'imported', status: 'finished' as const, config: s().queue[0]!.config };
+    s().importRuns([imported]); // …and the second arrives by import while it trains: skipped when its turn comes
+    const active = s().runs.find((r) => r.status === 'starting')!;
+    store.setState({ runs: s().runs.map((r) => (r.id === active.id ? { ...r, status: 'finished' } : r)) });
+    const started = starts().map((m) => (m.type === 'start-run' ? m.config.unit : ''));
+    expect(started).toEqual([first.unit, 'exclusive-gate']); // scale (row 1) was skipped
   });
 });

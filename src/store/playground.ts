@@ -8,9 +8,10 @@ import type { ImportProgress, ImportResult } from '../data/importer';
 import type { LinkActions, Problem } from '../experiment/codec';
 import { editConfig, type Adjustment } from '../experiment/edit';
 import { applyPreset, type Preset } from '../experiment/presets';
+import { claimOverrides, claimRunDone, pendingClaimRuns } from '../experiment/claims';
 import { labExperiment, rowConfig } from '../experiment/lab';
-import type { LabId } from '../experiment/labIds';
-import type { Config, ConfigKey } from '../experiment/schema';
+import { CLAIM_IDS, CLAIMS_LAB, type ClaimId, type LabId } from '../experiment/labIds';
+import { defaults, type Config, type ConfigKey } from '../experiment/schema';
 import type { EngineClient } from '../worker/client';
 import type { RunLocks } from '../persist/runLocks';
 import { chooseEntry } from '../data/catalog';
@@ -48,6 +49,8 @@ export interface QueuedRun {
 export interface InitSignal {
   id: string;
   config: Config;
+  /** When it was asked for (Date.now()). */
+  at: number;
   profile?: SignalProfile;
   error?: string;
 }
@@ -142,8 +145,15 @@ export interface PlaygroundState {
    * stored as the run's checkpoint; returns why not when they cannot be sent.
    */
   importWeights(id: string, files: File[]): string | null;
-  /** Shows a lab experiment (or none) and queues its rows × seeds, replacing what was queued. */
+  /**
+   * Shows a lab experiment (or none) and queues its rows × seeds, replacing what was queued. The claims lab
+   * queues every claim's runs, with the keys the current experiment changed from the defaults applied over them.
+   */
   openLab(view: LabView | null): void;
+  /** Opens the claims lab at its own settings, as the link `?lab=claims` does (the backend choice is kept). */
+  openClaims(): void;
+  /** Replaces the queue by one claim's runs (seeds 1…N of the lab view) and starts it; returns why not. */
+  runClaim(id: ClaimId): string | null;
   /** Queues seeds 1…n of the current config (the paper reports the median of 5). */
   queueSeeds(n: number): void;
   /** Starts the queue: its runs train one after another. */
@@ -152,8 +162,8 @@ export interface PlaygroundState {
   clearQueue(): void;
   /** Starts the next queued run when none is active (called whenever a run ends). */
   startNextQueued(): void;
-  /** Measures the current config's network at initialisation (queued behind a training run in the worker). */
-  measureInitSignal(): string | null;
+  /** Measures a network (the current config's by default) at initialisation, queued behind a training run. */
+  measureInitSignal(config?: Config): string | null;
   removeInitSignal(id: string): void;
   setChart(change: Partial<ChartOptions>): void;
 }
@@ -207,6 +217,24 @@ export function createPlaygroundStore(initial: Config) {
     };
     const own = (id: string) => set({ owned: { ...get().owned, [id]: true } });
 
+    /**
+     * The claims lab's runs for these claims at the lab's seeds, with the current experiment's changes applied,
+     * less those this page has already completed.
+     */
+    const claimsQueue = (ids: readonly ClaimId[], seeds: number): QueuedRun[] =>
+      pendingClaimRuns(ids, { seeds, over: claimOverrides(get().config) }, get().runs).map((r) => ({
+        config: r.config,
+        lab: { id: CLAIMS_LAB, row: r.row, quick: false, claim: r.claim },
+      }));
+    /**
+     * Rebuilds the claims lab's waiting queue (when it is open and not running): after an edit, since the settings
+     * form applies over every claim, and after an import, which may bring runs it no longer needs.
+     */
+    const requeueClaims = () => {
+      const { lab, queueRunning } = get();
+      if (lab?.id === CLAIMS_LAB && !queueRunning) get().openLab(lab);
+    };
+
     return {
       config: initial,
       linkProblems: [],
@@ -232,13 +260,13 @@ export function createPlaygroundStore(initial: Config) {
       initSignals: [],
       threads: 0,
       checkingWeights: {},
-      measureInitSignal: () => {
-        const { engine, datasets, config, initSignals } = get();
+      measureInitSignal: (config = get().config) => {
+        const { engine, datasets, initSignals } = get();
         if (!engine) return 'the engine worker is not running';
         const entry = chooseEntry(datasets, config.dataset);
         if (!entry) return `${config.dataset} is not available`;
         const id = `init-${Date.now().toString(36)}-${initSignals.length}`;
-        set({ initSignals: [...initSignals, { id, config }] });
+        set({ initSignals: [...initSignals, { id, config, at: Date.now() }] });
         engine.send({ type: 'signal-at-init', requestId: id, config, where: entry.where });
         return null;
       },
@@ -258,15 +286,23 @@ export function createPlaygroundStore(initial: Config) {
         const r = editConfig(get().config, key, raw);
         if (!r.ok) return r.reason;
         set({ config: r.config, adjustments: r.adjusted });
+        requeueClaims();
         return null;
       },
       dismissLinkProblems: () => set({ linkProblems: [] }),
-      applyPreset: (preset) => set({ config: applyPreset(get().config, preset), adjustments: [] }),
+      applyPreset: (preset) => {
+        set({ config: applyPreset(get().config, preset), adjustments: [] });
+        requeueClaims();
+      },
       setBackend: (backend) => set({ backend }),
       setDatasets: (datasets) => set({ datasets }),
       startRun: () => startConfig({ config: get().config }),
       openLab: (view) => {
         if (!view) return set({ lab: null });
+        if (view.id === CLAIMS_LAB) {
+          const claims = { ...view, quick: false };
+          return set({ lab: claims, queue: claimsQueue(CLAIM_IDS, claims.seeds), queueRunning: false });
+        }
         const e = labExperiment(view.id);
         if (!e) return;
         const queue: QueuedRun[] = e.rows.flatMap((row, i) =>
@@ -276,6 +312,18 @@ export function createPlaygroundStore(initial: Config) {
           })),
         );
         set({ lab: view, queue, queueRunning: false });
+      },
+      openClaims: () => {
+        set({ config: { ...defaults(), backend: get().config.backend }, adjustments: [] });
+        get().openLab({ id: CLAIMS_LAB, quick: false, seeds: get().lab?.seeds ?? 1 });
+      },
+      runClaim: (id) => {
+        const seeds = get().lab?.id === CLAIMS_LAB ? get().lab!.seeds : 1;
+        const queue = claimsQueue([id], seeds);
+        if (queue.length === 0)
+          return refuse('every run of this claim has finished here; re-run one from the run list');
+        set({ queue });
+        return get().runQueue();
       },
       queueSeeds: (n) => {
         const { config, queue } = get();
@@ -291,8 +339,10 @@ export function createPlaygroundStore(initial: Config) {
       stopQueue: () => set({ queueRunning: false }),
       clearQueue: () => set({ queue: [], queueRunning: false }),
       startNextQueued: () => {
-        const { queue, queueRunning } = get();
+        const { queueRunning, runs } = get();
         if (!queueRunning || trainingHere(get())) return;
+        // A claim's run that has a result by now (another claim shares it, or it was imported) is not trained again.
+        const queue = get().queue.filter((q) => q.lab?.id !== CLAIMS_LAB || !claimRunDone(q.config, runs));
         const [next, ...rest] = queue;
         if (!next) return set({ queueRunning: false });
         set({ queue: rest });
@@ -354,6 +404,7 @@ export function createPlaygroundStore(initial: Config) {
           visible: true,
         }));
         set({ runs: [...runs, ...fresh], nextColor: nextColor + fresh.length });
+        requeueClaims(); // the claims lab's queue drops what the imported runs already did
       },
       importWeights: (id, files) => {
         const { engine, datasets, runs, elsewhere, checkingWeights } = get();

@@ -1,4 +1,5 @@
 import { BackendBadge } from './BackendBadge';
+import { ClaimsEntry, ClaimsInvite, ClaimsLab } from './ClaimsLab';
 import { ConfigForm } from './ConfigForm';
 import { CurrentUnit } from './CurrentUnit';
 import { Datasets } from './Datasets';
@@ -31,6 +32,7 @@ export function App() {
           </p>
         </div>
         <div className="top-side">
+          <ClaimsEntry />
           <Share />
           <BackendBadge />
         </div>
@@ -38,6 +40,7 @@ export function App() {
       <LinkProblems />
       <Adjustments />
       <DatasetNotice />
+      <ClaimsInvite />
       <section className="hero" aria-label="Train and watch">
         <div className="hero-side">
           <CurrentUnit />
@@ -45,6 +48,7 @@ export function App() {
         </div>
         <RunsChart />
       </section>
+      <ClaimsLab />
       <ErrorsView />
       <main className="layout">
         <div className="results">

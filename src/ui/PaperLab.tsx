@@ -1,9 +1,10 @@
 import { useMemo, useState } from 'react';
 import { experimentKey, LAB, labExperiment } from '../experiment/lab';
-import { LAB_IDS, MAX_SEEDS, type LabId } from '../experiment/labIds';
+import { PAPER_LAB_IDS, type LabId } from '../experiment/labIds';
 import { usePlayground } from '../store';
 import { linkFor } from '../store/sync';
 import { LAB_HEADER, labCsv, labMarkdown, labRowConfigs, labTableRows } from './labTable';
+import { LabSeeds } from './LabSeeds';
 
 /**
  * Copies the table as Markdown or CSV (the cells the page shows). Where the clipboard is refused, the text is
@@ -59,7 +60,7 @@ export function PaperLab() {
   const header = LAB_HEADER(lab?.quick ?? false);
   const absolute = (query: string) => `${location.origin}${linkFor(query)}`;
   const view = (change: Partial<NonNullable<typeof lab>>) =>
-    openLab({ id: lab?.id ?? 'table1', quick: lab?.quick ?? false, seeds: lab?.seeds ?? 1, ...change });
+    openLab({ id: experiment?.id ?? 'table1', quick: lab?.quick ?? false, seeds: lab?.seeds ?? 1, ...change });
 
   return (
     <section className="card lab" aria-labelledby="lab-title" data-testid="paper-lab">
@@ -70,35 +71,23 @@ export function PaperLab() {
           <label htmlFor="lab-experiment">Experiment</label>
           <select
             id="lab-experiment"
-            value={lab?.id ?? ''}
+            value={experiment?.id ?? ''}
             onChange={(e) => (e.target.value ? view({ id: e.target.value as LabId }) : openLab(null))}
           >
             <option value="">—</option>
-            {LAB_IDS.map((id) => (
+            {PAPER_LAB_IDS.map((id) => (
               <option key={id} value={id}>
                 {labExperiment(id)!.title}
               </option>
             ))}
           </select>
-          {lab && (
+          {experiment && lab && (
             <>
               <label>
                 <input type="checkbox" checked={lab.quick} onChange={(e) => view({ quick: e.target.checked })} /> quick
                 version
               </label>
-              <label>
-                Seeds{' '}
-                <input
-                  type="number"
-                  min={1}
-                  max={MAX_SEEDS}
-                  value={lab.seeds}
-                  onChange={(e) => {
-                    const n = Math.round(Number(e.target.value));
-                    if (n >= 1 && n <= MAX_SEEDS) view({ seeds: n });
-                  }}
-                />
-              </label>
+              <LabSeeds value={lab.seeds} onChange={(seeds) => view({ seeds })} />
             </>
           )}
         </div>

@@ -65,7 +65,7 @@ function errorSeries(r: RunRecord): XY[] {
  * chart redraw costs far more than reading them. The chart subscribes here rather than to every change, so it does
  * not even render in between. The last change always lands (trailing update).
  */
-function useThrottledRuns(ms: number): RunRecord[] {
+export function useThrottledRuns(ms: number): RunRecord[] {
   const [shown, setShown] = useState(() => usePlayground.getState().runs);
   useEffect(() => {
     let last = 0;
