@@ -21,7 +21,7 @@
  * - The dropout shortcut's masks are tfjs's own (tf.dropout with the step's seeds), handed to torch.
  */
 import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
+import '../src/kernels/wasm'; // the WASM backend with our kernels (its conv gradients), as the worker runs it
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

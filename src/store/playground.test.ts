@@ -18,7 +18,7 @@ function setup(link = 'dataset=synthetic&depth=8') {
     reply({
       type: 'backend-ready',
       report: {
-        requested: 'webgpu',
+        requested: parsed.config.backend, // what the page asked for: auto unless the link says
         active: 'webgpu',
         adapter: 'test',
         attempts: [],
