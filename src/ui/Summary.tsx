@@ -12,10 +12,10 @@ export function NetworkSummary() {
   const s = shapeSummary(shape);
   const model = useMemo(() => summarizePlan(planNetwork(config)), [config]);
   const memory = useMemo(() => memorySummary(config), [config]);
-  // The backend that runs (or was asked for), and WASM, the path of every machine without a GPU.
+  // The backend that runs (or was asked for; none yet while auto is choosing), and WASM and WebGPU, auto's two.
   const active = usePlayground((s) => (s.backend.status === 'ready' ? s.backend.report.active : s.config.backend));
   const shown = memory.filter((m) => m.backend === active || m.backend === 'wasm' || m.backend === 'webgpu');
-  const here = memory.find((m) => m.backend === active)!;
+  const here = memory.find((m) => m.backend === active);
   const fmt = (n: number) => n.toLocaleString('en-US');
   return (
     <section className="card" data-testid="network-summary" aria-labelledby="net-title">
@@ -63,7 +63,7 @@ export function NetworkSummary() {
           </dd>
         </dl>
       )}
-      {s && here.microBatch === null && (
+      {s && here && here.microBatch === null && (
         <p className="error" role="alert" data-testid="memory-refusal">
           Cannot train on {backendLabel(here.backend)}: {here.note}
         </p>
