@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { chromium } from '@playwright/test';
 import { CHROMIUM, CHROMIUM_ARGS } from '../e2e/browser';
 import { serveBuilt } from './serve';
+import { findTorchPython, noTorch } from './torchCommand';
 import { parseQuery } from '../src/experiment/codec';
 import type { StepProfile } from '../src/train/profile';
 import type { BackendReport, WorkerToPage } from '../src/worker/protocol';
@@ -125,8 +126,10 @@ function runInBrowser(depth: number, batch: number, backend: string): BrowserRow
 function torchImagesPerSec(query: string, cpuThreads: number): { imagesPerSec: number } | { error: string } {
   if (!existsSync('python/identity_mappings/bench.py'))
     return { error: 'the python/ package (identity_mappings) is not in this checkout' };
+  const python = findTorchPython();
+  if (!python) return { error: noTorch() };
   const r = spawnSync(
-    'python3',
+    python,
     [
       '-m',
       'identity_mappings.bench',
@@ -141,7 +144,7 @@ function torchImagesPerSec(query: string, cpuThreads: number): { imagesPerSec: n
     ],
     { encoding: 'utf8', env: { ...process.env, PYTHONPATH: 'python' } },
   );
-  if (r.error) return { error: `python3 could not run (${r.error.message})` };
+  if (r.error) return { error: `${python} could not run (${r.error.message})` };
   if (r.status !== 0) return { error: (r.stderr.trim().split('\n').at(-1) ?? '') || `exit ${r.status}` };
   return { imagesPerSec: (JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { imagesPerSec: number }).imagesPerSec };
 }
