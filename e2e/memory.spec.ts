@@ -67,7 +67,7 @@ test('running out of memory mid-run ends it failed with the explanation and its 
   await sendToEngine(page, { type: 'simulate-out-of-memory' });
   await expect(status).toContainText('failed', { timeout: 120_000 });
   await expect(status).toContainText(
-    /ran out of memory at iteration \d+ on WASM \((memory access out of bounds|its module aborted)\), although the plan put a step of 8 images per pass at \d+ MiB/,
+    /ran out of memory at iteration \d+ on WASM \((memory access out of bounds|its module aborted|its heap had no room for the next tensor)\), although the plan put a step of 8 images per pass at \d+ MiB/,
   );
   expect((await lastRun(page))!.train.length).toBeGreaterThan(0); // curves kept
   // The aborted module was replaced: the next run trains on WASM again, not on a fallback.

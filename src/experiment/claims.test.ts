@@ -96,6 +96,9 @@ describe('claims', () => {
     expect(trainedKey({ ...c, backend: 'wasm', evalEvery: 7, checkpointMinutes: 0 })).toBe(trainedKey(c));
     expect(trainedKey({ ...c, seed: 5 })).toBe(trainedKey(c));
     expect(trainedKey({ ...c, iters: 201 })).not.toBe(trainedKey(c));
+    // The micro-batch a run resolved auto to counts as auto when it is auto's own choice (64 at batch 64), not below.
+    expect(trainedKey({ ...c, microBatch: 64 })).toBe(trainedKey(c));
+    expect(trainedKey({ ...c, microBatch: 32 })).not.toBe(trainedKey(c));
     const wasm = {
       ...run('bn-after-add', 0, 1, 1.9),
       config: { ...c, unit: 'original' as const, seed: 1, backend: 'wasm' as const },

@@ -122,6 +122,7 @@ describe('choosing the micro-batch', () => {
     expect(isOutOfMemory('memory access out of bounds')).toBe(true);
     expect(isOutOfMemory('Aborted(). Build with -sASSERTIONS for more info.')).toBe(true);
     expect(isOutOfMemory('Array buffer allocation failed')).toBe(true);
+    expect(isOutOfMemory('Invalid typed array length: 67108864')).toBe(true);
     expect(isOutOfMemory('device lost')).toBe(false);
     const c = cfg('depth=20&batch=128');
     const limit = memoryLimit(c, 'wasm');

@@ -611,9 +611,13 @@ export function memorySummary(config: Config): MemorySummary[] {
   });
 }
 
-/** tfjs's words for running out of memory: WASM's trap and abort, WebGPU's and the browser's allocation failures. */
+/**
+ * tfjs's words for running out of memory: WASM's trap and abort, WebGPU's and the browser's allocation failures,
+ * and, from our WASM kernels (src/kernels/wasm/heap.ts), the view of an output the full heap could not place
+ * ("Invalid typed array length").
+ */
 export function isOutOfMemory(message: string): boolean {
-  return /memory access out of bounds|out of memory|allocation failed|cannot enlarge memory|\bOOM\b|Aborted\(/i.test(
+  return /memory access out of bounds|out of memory|allocation failed|cannot enlarge memory|\bOOM\b|Aborted\(|Invalid typed array length/i.test(
     message,
   );
 }
@@ -628,6 +632,10 @@ export function outOfMemoryMessage(
   const m = choice.microBatch;
   const smaller = m > 1 ? `microBatch ${Math.max(1, Math.floor(m / 2))}` : 'a smaller depth';
   // WASM traps ("memory access out of bounds") or aborts ("Aborted(). Build with -sASSERTIONS…", for its developers).
-  const said = /Aborted\(/.test(raw) ? 'its module aborted' : raw.split('\n')[0]!;
+  const said = /Aborted\(/.test(raw)
+    ? 'its module aborted'
+    : /Invalid typed array length/.test(raw)
+      ? 'its heap had no room for the next tensor'
+      : raw.split('\n')[0]!;
   return `ran out of memory at iteration ${iter} on ${backendLabel(limit.backend)} (${said}), although the plan put a step of ${m} images per pass at ${formatBytes(choice.memory.peak)} and ${limit.says}; the curves and the last checkpoint are kept: start it again with ${smaller}${limit.backend === 'webgpu' ? ' or a smaller memoryBudget' : ''}`;
 }

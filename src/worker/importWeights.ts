@@ -11,8 +11,10 @@ import type { BackendName, Config } from '../experiment/schema';
 import { saveCheckpoint } from '../persist/db';
 import { decodeWeights, isRecord, type NamedTensor } from '../persist/weights';
 import { checkpointBytes, restoreCheckpoint, type Checkpoint } from '../train/checkpoint';
+import { chooseMicroBatch, evaluationBatch, memoryLimit } from '../model/memory';
 import { signalOnTestBatch } from '../train/signalBatch';
 import { Trainer } from '../train/trainer';
+import { webgpuLimits } from './backends';
 import type { PageToWorker } from './protocol';
 import type { StoredRunCheckpoint } from './run';
 
@@ -61,7 +63,13 @@ export async function importWeights(
   }
   const sampler = isRecord(meta.sampler) ? meta.sampler : null;
   const lrChanges = Array.isArray(meta.lrChanges) ? (meta.lrChanges as LrChange[]) : [];
-  const trainer = new Trainer(config, data);
+  // Sized like a run on this backend (src/model/memory.ts): micro-batch auto resolved, the evaluation pass that fits.
+  const limit = memoryLimit(config, backend, webgpuLimits() ?? undefined);
+  const choice = chooseMicroBatch(config, limit);
+  if (!choice.ok) throw new Error(choice.reason);
+  const trainer = new Trainer({ ...config, microBatch: choice.microBatch }, data, {
+    evalBatch: evaluationBatch(config, limit),
+  });
   try {
     // The page's own export carries no momentum: it starts at zero, as after a fresh start.
     const given = new Map(decoded.momentum.map((t) => [t.name, t]));
@@ -87,7 +95,7 @@ export async function importWeights(
       throw new Error(`${files.name}: ${(e as Error).message.replace(/^checkpoint/, 'the weights')}`);
     }
     const evaluation = await trainer.evaluate();
-    const signal = await signalOnTestBatch(trainer.net, data);
+    const signal = await signalOnTestBatch(trainer.net, data, config, limit);
     const stored: StoredRunCheckpoint = {
       ...checkpoint,
       bytes: checkpointBytes(checkpoint),
