@@ -109,16 +109,17 @@ test('two tiny runs of different units overlay on one chart; the run list shows,
   ]);
   expect(all.every((r) => r.train > 0)).toBe(true);
   await expect(lines).toHaveCount(4);
+  // The chart redraws at most once a second, so the second run's curves may come a redraw after it finished.
+  const curves = chart.locator('.recharts-line path.recharts-curve');
+  await expect(curves).toHaveCount(4);
   // Each curve is drawn as a path with real points.
-  for (const path of await chart.locator('.recharts-line path.recharts-curve').all()) {
+  for (const path of await curves.all()) {
     expect(((await path.getAttribute('d')) ?? '').length).toBeGreaterThan(10);
   }
   const legend = page.getByTestId('chart-legend');
   await expect(legend).toContainText('full-preact · ResNet-8');
   await expect(legend).toContainText('original · ResNet-8');
-  const strokes = await chart
-    .locator('.recharts-line path.recharts-curve')
-    .evaluateAll((ps) => ps.map((p) => p.getAttribute('stroke')));
+  const strokes = await curves.evaluateAll((ps) => ps.map((p) => p.getAttribute('stroke')));
   expect(new Set(strokes).size).toBe(2); // one colour per run, shared by its two curves
   await page.screenshot({ path: `${SCREENSHOTS}/two-runs-overlaid.png`, fullPage: true });
   // Hovering reads values off the curves.
