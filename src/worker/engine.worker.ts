@@ -115,8 +115,11 @@ async function handle(msg: PageToWorker): Promise<void> {
       try {
         const backend = await selectBackend(msg.config.backend);
         if (Array.isArray(backend)) throw new Error('no backend could start');
+        // Sized as a run would be on this backend: micro-batch auto resolved by the memory plan.
+        const fits = chooseMicroBatch(msg.config, memoryLimit(msg.config, backend.active, webgpuLimits() ?? undefined));
+        if (!fits.ok) throw new Error(fits.reason);
         const data = await datasetFor(msg.config, msg.where);
-        const profile = await profileStep(msg.config, data);
+        const profile = await profileStep({ ...msg.config, microBatch: fits.microBatch }, data);
         port.postMessage({ type: 'profile-result', requestId: msg.requestId, backend, profile });
       } catch (e) {
         port.postMessage({ type: 'profile-failed', requestId: msg.requestId, message: (e as Error).message });
