@@ -4,7 +4,8 @@
  * `npm run summary` can say what a network needs.
  *
  * What it counts, for a step of m images per pass (src/train/trainer.ts):
- *   weights      every variable: parameters and BN running averages (4 bytes a value)
+ *   weights      every variable: parameters and BN running averages (4 bytes a value); on WASM also the copy of
+ *                each conv's filter and BN's γ and statistics that the tape saves for the backward pass
  *   optimizer    SGD's momentum buffers (one per trainable parameter)
  *   gradients    one pass's parameter gradients, plus their running sum when a step has several passes
  *   batch        the step's images, normalised and augmented, and their labels (the whole batch)
@@ -87,6 +88,8 @@ class StepSimulation {
   readonly tensors: SimTensor[] = [];
   /** Values XNNPACK holds for the whole step whatever the micro-batch (WASM; see conv). */
   native = 0;
+  /** Values of parameters the tape saves, whatever the micro-batch (copies on WASM; see conv and bn). */
+  savedParams = 0;
   private readonly wasm: boolean;
   /** BN is one kernel each way (src/kernels/batchNorm.ts) where the backend registers them. */
   private readonly bnKernels: boolean;
@@ -134,6 +137,8 @@ class StepSimulation {
       // until the SGD update replaces them, and XNNPACK an indirection pointer (4 bytes) per output pixel and
       // tap of a k > 1 conv, whatever the batch (measured: 2 × conv weights + Σ OH·OW·k² pointers).
       this.native += 2 * k * k * x.c * cout + (k > 1 ? y.h * y.w * k * k : 0);
+      // tf.conv2d's gradient saves its filter as well as x: on WASM a copy of the weights (Identity copies).
+      this.savedParams += k * k * x.c * cout;
     }
     return this.op([{ t: x, save: true, fresh: true }], y, workspace, native);
   }
@@ -146,6 +151,7 @@ class StepSimulation {
    */
   bn(x: SimTensor): SimTensor {
     const workspace = this.bnKernels ? 0 : 3 * x.size;
+    if (this.wasm) this.savedParams += 3 * x.c; // γ, μ and var, copied like x
     return this.op([{ t: x, save: true, fresh: true }], this.tensor(x.h, x.w, x.c, true), workspace);
   }
 
@@ -363,6 +369,8 @@ interface PerImage {
   largestTensor: number;
   /** Values XNNPACK holds for the whole step whatever the micro-batch (WASM). */
   native: number;
+  /** Parameter values the tape saves for the backward pass (copies on WASM). */
+  savedParams: number;
   /** Σ of the residual units' output sizes (the signal view adds a probe to each). */
   unitOutputs: number;
 }
@@ -391,6 +399,7 @@ function perImage(config: Config, backend: MemoryBackend): PerImage {
       inference: sim.inference(),
       largestTensor: sim.largestTensor(),
       native: sim.native,
+      savedParams: sim.savedParams,
       unitOutputs,
     };
     cache.set(key, p);
@@ -410,7 +419,7 @@ export function stepMemory(config: Config, microBatch: number, backend: MemoryBa
   const m = microBatch;
   const passes = config.batch / m;
   const image = IMAGE * IMAGE * 3;
-  const weights = p.params * F32;
+  const weights = (p.params + p.savedParams) * F32;
   const optimizer = p.trainable * F32;
   // A pass's gradients, plus the running sum over passes (and, while it is updated, one parameter's new sum).
   const gradients = p.trainable * F32 * (passes > 1 ? 2 : 1) + (passes > 1 ? p.largestParam * F32 : 0);
@@ -620,7 +629,8 @@ export function evaluationBatch(config: Config, limit: MemoryLimit): number {
  */
 export function signalChunk(config: Config, images: number, limit: MemoryLimit): number {
   const p = perImage(config, limit.backend);
-  const bytes = (c: number) => (p.params + p.trainable + p.native) * F32 + c * (p.peak + 4 * p.unitOutputs) * F32;
+  const bytes = (c: number) =>
+    (p.params + p.savedParams + p.trainable + p.native) * F32 + c * (p.peak + 4 * p.unitOutputs) * F32;
   return (
     divisors(images)
       .reverse()
