@@ -133,6 +133,9 @@ describe('choosing the micro-batch', () => {
     expect(outOfMemoryMessage('Aborted(). Build with -sASSERTIONS for more info.', 3, choice, limit)).toMatch(
       /^ran out of memory at iteration 3 on WASM \(its module aborted\), although/,
     );
+    expect(outOfMemoryMessage('Invalid typed array length: 67108864', 3, choice, limit)).toMatch(
+      /^ran out of memory at iteration 3 on WASM \(its heap had no room for the next tensor\), although/,
+    );
     expect(outOfMemoryMessage('memory access out of bounds\n    at wasm-function', 12, choice, limit)).toBe(
       `ran out of memory at iteration 12 on WASM (memory access out of bounds), although the plan put a step of 64 images per pass at ${formatBytes(choice.memory.peak)} and WASM allows 3.6 GiB (90% of its 4 GiB); the curves and the last checkpoint are kept: start it again with microBatch 32`,
     );

@@ -674,8 +674,9 @@ export function memorySummary(config: Config): MemorySummary[] {
 
 /**
  * tfjs's words for running out of memory: WASM's trap and abort, WebGPU's and the browser's allocation failures,
- * and, from our WASM kernels (src/kernels/wasm/heap.ts), the view of an output the full heap could not place
- * ("Invalid typed array length").
+ * and the view of an output the full heap could not place ("Invalid typed array length"), taken by tfjs's own
+ * JavaScript kernels (Fill) and ours (src/kernels/wasm/heap.ts): how the threaded module (shared memory, the
+ * page's default where it is cross-origin isolated) runs out, where the single-threaded one traps.
  */
 export function isOutOfMemory(message: string): boolean {
   return /memory access out of bounds|out of memory|allocation failed|cannot enlarge memory|\bOOM\b|Aborted\(|Invalid typed array length/i.test(
