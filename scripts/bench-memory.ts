@@ -4,9 +4,12 @@
  * The memory plan (src/model/memory.ts) against what tfjs's WASM backend really holds, side by side. Each config
  * trains two steps (the first warms up) in a fresh Node process on the embedded set, with the micro-batch the
  * worker would choose on WASM (auto resolved), and the table gives:
- *   planned     the plan's peak bytes of one step (weights, momentum, gradients, batch, activations, workspace)
- *   measured    the most bytes the module's tensors held at once (its malloc and free, counted)
- *   heap        the module's memory after the steps: what WASM's 4 GiB applies to (it only grows, by ≥ 1/5 a time)
+ *   planned     the plan's peak bytes of one step (weights, momentum, gradients, batch, activations, workspace,
+ *               and XNNPACK's own copies: `native`, allocated inside the module where the probe cannot count them)
+ *   tensors     the planned peak less XNNPACK's copies: what the probe can see
+ *   measured    the most bytes the module's tensors held at once (its malloc and free, counted), against tensors
+ *   heap        the module's memory after the steps: what WASM's 4 GiB applies to (it only grows, by ≥ 1/5 a time),
+ *               against planned
  *   tf.memory   tf.memory().numBytes after the steps: what stays between steps (weights, BN state, momentum)
  * Figures, not a test: memory.test.ts asserts the agreement on small configs.
  */
@@ -25,6 +28,7 @@ interface Row {
   query: string;
   microBatch: number;
   planned: number;
+  native: number;
   measured: number;
   heap: number;
   state: number;
@@ -32,7 +36,7 @@ interface Row {
 
 async function one(query: string): Promise<Row> {
   const tf = await import('@tensorflow/tfjs');
-  await import('@tensorflow/tfjs-backend-wasm');
+  await import('../src/kernels/wasm'); // the WASM backend with our kernels, as the worker runs it
   await tf.setBackend('wasm');
   const { parseQuery } = await import('../src/experiment/codec');
   const { loadDataset } = await import('../src/data/source');
@@ -52,6 +56,7 @@ async function one(query: string): Promise<Row> {
     query,
     microBatch: choice.microBatch,
     planned: choice.memory.peak,
+    native: choice.memory.native,
     measured: probe.peak,
     heap: probe.heap,
     state: tf.memory().numBytes,
@@ -70,32 +75,41 @@ if (process.argv[2] === '--one') {
     process.stderr.write(`${q}…\n`);
     const r = spawnSync('npx', ['tsx', 'scripts/bench-memory.ts', '--one', q], { encoding: 'utf8' });
     if (r.status !== 0) {
+      const lines = r.stderr.trim().split('\n');
       rows.push([
         q,
-        '—',
-        '—',
-        '—',
-        '—',
-        '—',
-        '—',
-        `failed: ${(r.stderr.trim().split('\n').at(-1) ?? '').slice(0, 80)}`,
+        ...Array<string>(7).fill('—'),
+        // The error's own line, not Node's closing banner under the stack.
+        `failed: ${(lines.findLast((l) => /Error\b/.test(l)) ?? lines.at(-1) ?? '').slice(0, 80)}`,
       ]);
       continue;
     }
     const row = JSON.parse(r.stdout) as Row;
-    const off = (x: number) => `${x >= row.planned ? '+' : ''}${(((x - row.planned) / row.planned) * 100).toFixed(0)}%`;
+    const tensors = row.planned - row.native;
+    const off = (x: number, plan: number) => `${x >= plan ? '+' : ''}${(((x - plan) / plan) * 100).toFixed(1)}%`;
     rows.push([
       q,
       String(row.microBatch),
       mib(row.planned),
+      mib(tensors),
       mib(row.measured),
-      off(row.measured),
+      off(row.measured, tensors),
       mib(row.heap),
-      off(row.heap),
+      off(row.heap, row.planned),
       mib(row.state),
     ]);
   }
-  const head = ['config (embedded set)', 'micro', 'planned', 'measured', 'vs plan', 'heap', 'vs plan', 'tf.memory'];
+  const head = [
+    'config (embedded set)',
+    'micro',
+    'planned',
+    'tensors',
+    'measured',
+    'vs tensors',
+    'heap',
+    'vs planned',
+    'tf.memory',
+  ];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   for (const r of [head, ...rows]) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  '));
 }

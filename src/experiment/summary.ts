@@ -20,6 +20,7 @@ export interface BackendMemory {
     batch: number;
     activations: number;
     workspace: number;
+    native: number;
   };
   /** The largest divisor of the batch whose step fits, or null. */
   largestMicroBatch: number | null;
@@ -56,6 +57,7 @@ export function summarize(link: string): Summary {
             batch: b.batchData,
             activations: b.activations,
             workspace: b.workspace,
+            native: b.native,
           },
           largestMicroBatch: s.largestFitting,
           note: s.note,

@@ -4,7 +4,8 @@
  * `npm run summary` can say what a network needs.
  *
  * What it counts, for a step of m images per pass (src/train/trainer.ts):
- *   weights      every variable: parameters and BN running averages (4 bytes a value)
+ *   weights      every variable: parameters and BN running averages (4 bytes a value); on WASM also the copy of
+ *                each conv's filter and BN's γ and statistics that the tape saves for the backward pass
  *   optimizer    SGD's momentum buffers (one per trainable parameter)
  *   gradients    one pass's parameter gradients, plus their running sum when a step has several passes
  *   batch        the step's images, normalised and augmented, and their labels (the whole batch)
@@ -14,14 +15,20 @@
  *                a tensor read twice, like x_l on the shortcut and the branch, holds its second contribution and
  *                the sum). The forward pass's own peak (all its tensors, until its scope ends) is counted too and
  *                the larger of the two is used.
- *   workspace    the largest temporary of one op's backward pass: on WASM the transposes of the forward-only
- *                filter gradient and the zero-interleaved gradient of a strided 3×3 conv (src/model/conv.ts);
- *                BN's three activation-sized temporaries (src/model/batchNorm.ts)
- * The rules are tfjs 4.22's, kernel by kernel (which inputs each gradient saves, which gradients are new tensors
- * and which are views); `npm run bench:memory` checks the total against the WASM module's measured memory.
+ *   workspace    the largest temporary of one op's backward pass: on WASM the conv gradients' relaid copies of
+ *                x and dy (src/kernels/wasm/conv.ts); BN's three activation-sized temporaries where BN is the
+ *                composition of tfjs ops (CPU, WebGL: src/model/batchNorm.ts), none where it is one kernel
+ *                (WASM, WebGPU: src/kernels/batchNorm.ts)
+ *   native       WASM only: what XNNPACK holds beside tfjs's tensors, in the same 4 GiB: two copies of every
+ *                conv's weights and its indirection pointers, for the whole step (see conv below)
+ * The rules are tfjs 4.22's and our kernels', kernel by kernel (which inputs each gradient saves, which gradients
+ * are new tensors and which are views, what a kernel allocates while it runs); `npm run bench:memory` checks the
+ * total against the WASM module's measured memory.
  *
  * Not counted: the dataset (JS memory outside the WASM heap, or uploaded per batch), WebGPU's pool of freed
- * buffers (it reuses them, but may hold more than the live tensors), tfjs's own bookkeeping.
+ * buffers (it reuses them, but may hold more than the live tensors), tfjs's own bookkeeping, and temporaries that
+ * do not grow with the batch (a flipped filter; WebGPU's filter gradient and BN sum per-slice partials of a few MiB
+ * at most, src/kernels/webgpu/).
  */
 import { divisors, PAPER_MICRO_BATCH } from '../experiment/microBatch';
 import type { BackendName, Config } from '../experiment/schema';
@@ -67,6 +74,8 @@ interface SimOp {
   out: SimTensor;
   /** Temporaries of its backward pass (values per image), alive while it runs. */
   workspace: number;
+  /** Of those, the ones XNNPACK allocates outside tfjs's tensors (WASM). */
+  native: number;
 }
 
 /**
@@ -77,8 +86,18 @@ interface SimOp {
 class StepSimulation {
   readonly ops: SimOp[] = [];
   readonly tensors: SimTensor[] = [];
+  /** Values XNNPACK holds for the whole step whatever the micro-batch (WASM; see conv). */
+  native = 0;
+  /** Values of parameters the tape saves, whatever the micro-batch (copies on WASM; see conv and bn). */
+  savedParams = 0;
+  private readonly wasm: boolean;
+  /** BN is one kernel each way (src/kernels/batchNorm.ts) where the backend registers them. */
+  private readonly bnKernels: boolean;
 
-  constructor(private readonly wasm: boolean) {}
+  constructor(backend: BackendName) {
+    this.wasm = backend === 'wasm';
+    this.bnKernels = backend === 'wasm' || backend === 'webgpu';
+  }
 
   tensor(h: number, w: number, c: number, grad: boolean, internal = false): SimTensor {
     const t = { size: h * w * c, h, w, c, grad, internal };
@@ -86,29 +105,54 @@ class StepSimulation {
     return t;
   }
 
-  private op(reads: Read[], out: SimTensor, workspace = 0): SimTensor {
-    this.ops.push({ reads, out, workspace });
+  private op(reads: Read[], out: SimTensor, workspace = 0, native = 0): SimTensor {
+    this.ops.push({ reads, out, workspace, native });
     return out;
   }
 
   conv(x: SimTensor, k: number, stride: number, cout: number): SimTensor {
-    const out = (n: number) => Math.floor((n - 1) / stride) + 1; // pad (k − 1)/2
+    const pad = (k - 1) / 2;
+    const out = (n: number) => Math.floor((n - 1) / stride) + 1;
     const y = this.tensor(out(x.h), out(x.w), cout, true);
     let workspace = 0;
+    let native = 0;
     if (this.wasm) {
-      // conv.ts. Input gradient of a strided 3×3 conv: dy interleaved with zeros, rows then columns, in one tidy
-      // (1 + 2 + 2 + 2 + 4 + 4 times dy). Then the filter gradient, with dx alive: x transposed (after a crop
-      // where the conv reads fewer rows than x has) and dy transposed.
-      const input = stride > 1 && k > 1 ? 15 * y.size : 0;
-      const cropped = (y.h - 1) * stride + k - (k - 1) / 2 < x.h;
-      workspace = Math.max(input, x.size * (cropped ? 2 : 1) + y.size);
+      // src/kernels/wasm/conv.ts. tfjs runs the input gradient first (only where x needs one), then the filter
+      // gradient with dx alive.
+      const dx = x.grad ? x.size : 0;
+      // Input gradient: a strided 3×3 conv's dy spread out with stride − 1 zeros between neighbours
+      // ((OH − 1)·s + 1 rows and columns, spreadOut), alive while dx is written; otherwise dx alone (a forward
+      // conv of dy, or WASM's own kernel for a strided 1×1).
+      const spread = stride > 1 && k > 1 ? ((y.h - 1) * stride + 1) * ((y.w - 1) * stride + 1) * cout : 0;
+      // Filter gradient: x cut to the rows and columns the conv reads, as images [ci, rows, cols, n]
+      // (imagesOf), and dy as a filter [OH, OW, n, co] (filterOf). Running that forward conv, tfjs-backend-wasm
+      // keeps a transposed copy of its filter in its operator cache and XNNPACK packs another, until the filter
+      // is freed (tfjs's conv2d_impl.cc): dy twice more, outside tfjs's tensors but in the same heap.
+      const used = (n: number, o: number) => Math.min(n, (o - 1) * stride + k - pad);
+      const images = used(x.h, y.h) * used(x.w, y.w) * x.c;
+      const filterPhase = dx + images + y.size;
+      workspace = Math.max(spread + dx, filterPhase);
+      native = Math.max(spread + dx, filterPhase + 2 * y.size) - workspace;
+      // The network's own forward conv: the same cache holds two copies of its weights, from the forward pass
+      // until the SGD update replaces them, and XNNPACK an indirection pointer (4 bytes) per output pixel and
+      // tap of a k > 1 conv, whatever the batch (measured: 2 × conv weights + Σ OH·OW·k² pointers).
+      this.native += 2 * k * k * x.c * cout + (k > 1 ? y.h * y.w * k * k : 0);
+      // tf.conv2d's gradient saves its filter as well as x: on WASM a copy of the weights (Identity copies).
+      this.savedParams += k * k * x.c * cout;
     }
-    return this.op([{ t: x, save: true, fresh: true }], y, workspace);
+    return this.op([{ t: x, save: true, fresh: true }], y, workspace, native);
   }
 
-  /** BN in training mode (batchNorm.ts): saves x; at most three activation-sized temporaries in its gradient. */
+  /**
+   * BN in training mode: saves x (a copy on WASM) either way. As one kernel (src/kernels/batchNorm.ts: saves x,
+   * γ and the per-channel statistics; the gradient kernel writes dx and nothing else the size of x,
+   * src/kernels/wasm/batchNorm.ts, src/kernels/webgpu/batchNorm.ts) it has no temporaries; as tfjs ops
+   * (src/model/batchNorm.ts) at most three activation-sized ones in its gradient.
+   */
   bn(x: SimTensor): SimTensor {
-    return this.op([{ t: x, save: true, fresh: true }], this.tensor(x.h, x.w, x.c, true), 3 * x.size);
+    const workspace = this.bnKernels ? 0 : 3 * x.size;
+    if (this.wasm) this.savedParams += 3 * x.c; // γ, μ and var, copied like x
+    return this.op([{ t: x, save: true, fresh: true }], this.tensor(x.h, x.w, x.c, true), workspace);
   }
 
   relu(x: SimTensor): SimTensor {
@@ -186,9 +230,9 @@ class StepSimulation {
   /**
    * The most values per image alive during the forward pass (every top-level op's output and the saved copies
    * stay until it ends) and during the backward pass (the saved tensors, plus every gradient made so far, plus
-   * the running op's temporaries), replayed in order.
+   * the running op's temporaries), replayed in order; `withNative` also counts XNNPACK's temporaries.
    */
-  peaks(): { forward: number; backward: number; kept: number } {
+  peaks(): { forward: number; backward: number; withNative: number; kept: number } {
     let forward = 0;
     const savedShared = new Set<SimTensor>();
     for (const op of this.ops) {
@@ -207,9 +251,11 @@ class StepSimulation {
     const entry = new Map<SimTensor, number>();
     let alive = 0;
     let backward = 0;
+    let withNative = 0;
     for (let i = this.ops.length - 1; i >= 0; i--) {
       const op = this.ops[i]!;
       backward = Math.max(backward, alive + op.workspace);
+      withNative = Math.max(withNative, alive + op.workspace + op.native);
       for (const { t, fresh } of op.reads) {
         if (!t.grad) continue;
         const dx = fresh ? t.size : 0;
@@ -223,8 +269,9 @@ class StepSimulation {
         }
       }
       backward = Math.max(backward, alive);
+      withNative = Math.max(withNative, alive);
     }
-    return { forward, backward: saved + backward, kept: saved + alive };
+    return { forward, backward: saved + backward, withNative: saved + withNative, kept: saved + alive };
   }
 
   /** Inference: every op's output, until the pass ends (no tape, nothing saved). */
@@ -239,7 +286,7 @@ class StepSimulation {
 
 /** Runs one image through the plan, op for op as network.ts's forward (and shortcuts.ts) do. */
 function simulate(plan: NetworkPlan, backend: BackendName): StepSimulation {
-  const sim = new StepSimulation(backend === 'wasm');
+  const sim = new StepSimulation(backend);
   const run = (ops: Op[], x: SimTensor): SimTensor => {
     for (const op of ops) {
       if (op.op === 'conv') x = sim.conv(x, op.k, op.stride, op.cout);
@@ -299,6 +346,8 @@ export interface StepMemory {
   batchData: number;
   activations: number;
   workspace: number;
+  /** WASM: XNNPACK's copies (conv weights, indirection pointers, a filter gradient's dy), beside the tensors. */
+  native: number;
   /** Their sum: the most the step holds at once. */
   peak: number;
   /** The largest single tensor (WebGPU's maxBufferSize / maxStorageBufferBindingSize apply to it). */
@@ -314,8 +363,14 @@ interface PerImage {
   kept: number;
   /** The most alive at once (the kept tensors plus one op's temporaries, or the forward pass's own peak). */
   peak: number;
+  /** What XNNPACK's temporaries add to that peak (WASM). */
+  nativePeak: number;
   inference: number;
   largestTensor: number;
+  /** Values XNNPACK holds for the whole step whatever the micro-batch (WASM). */
+  native: number;
+  /** Parameter values the tape saves for the backward pass (copies on WASM). */
+  savedParams: number;
   /** Σ of the residual units' output sizes (the signal view adds a probe to each). */
   unitOutputs: number;
 }
@@ -343,6 +398,8 @@ function perImage(config: Config, backend: MemoryBackend): PerImage {
       ...peakFields(sim),
       inference: sim.inference(),
       largestTensor: sim.largestTensor(),
+      native: sim.native,
+      savedParams: sim.savedParams,
       unitOutputs,
     };
     cache.set(key, p);
@@ -353,7 +410,7 @@ function perImage(config: Config, backend: MemoryBackend): PerImage {
 function peakFields(sim: StepSimulation) {
   const p = sim.peaks();
   const peak = Math.max(p.forward, p.backward);
-  return { kept: Math.min(p.kept, peak), peak };
+  return { kept: Math.min(p.kept, peak), peak, nativePeak: Math.max(p.forward, p.withNative) - peak };
 }
 
 /** The memory of one training step of `config` at `microBatch` images per pass, on `backend`. */
@@ -362,7 +419,7 @@ export function stepMemory(config: Config, microBatch: number, backend: MemoryBa
   const m = microBatch;
   const passes = config.batch / m;
   const image = IMAGE * IMAGE * 3;
-  const weights = p.params * F32;
+  const weights = (p.params + p.savedParams) * F32;
   const optimizer = p.trainable * F32;
   // A pass's gradients, plus the running sum over passes (and, while it is updated, one parameter's new sum).
   const gradients = p.trainable * F32 * (passes > 1 ? 2 : 1) + (passes > 1 ? p.largestParam * F32 : 0);
@@ -372,6 +429,8 @@ export function stepMemory(config: Config, microBatch: number, backend: MemoryBa
   const activations = m * p.kept * F32;
   // The optimizer's temporaries (a few copies of the largest parameter) come after the backward pass.
   const workspace = Math.max(m * (p.peak - p.kept), 4 * p.largestParam) * F32;
+  // XNNPACK's copies: the weights' for the whole step, and a filter gradient's at the peak if it falls there.
+  const native = (p.native + m * p.nativePeak) * F32;
   return {
     backend,
     batch: config.batch,
@@ -382,7 +441,8 @@ export function stepMemory(config: Config, microBatch: number, backend: MemoryBa
     batchData,
     activations,
     workspace,
-    peak: weights + optimizer + gradients + batchData + activations + workspace,
+    native,
+    peak: weights + optimizer + gradients + batchData + activations + workspace + native,
     largestTensor: Math.max(m * p.largestTensor, config.batch * image) * F32,
   };
 }
@@ -390,7 +450,7 @@ export function stepMemory(config: Config, microBatch: number, backend: MemoryBa
 /** Bytes of an evaluation pass over `images` test images (inference: no tape, every op's output until it ends). */
 export function evaluationBytes(config: Config, images: number, backend: MemoryBackend): number {
   const p = perImage(config, backend);
-  return (p.params + p.trainable) * F32 + images * p.inference * F32;
+  return (p.params + p.trainable + p.native) * F32 + images * p.inference * F32;
 }
 
 /** What a backend may hold for one step, and the largest single tensor it takes (null: not limited here). */
@@ -569,7 +629,8 @@ export function evaluationBatch(config: Config, limit: MemoryLimit): number {
  */
 export function signalChunk(config: Config, images: number, limit: MemoryLimit): number {
   const p = perImage(config, limit.backend);
-  const bytes = (c: number) => (p.params + p.trainable) * F32 + c * (p.peak + 4 * p.unitOutputs) * F32;
+  const bytes = (c: number) =>
+    (p.params + p.savedParams + p.trainable + p.native) * F32 + c * (p.peak + 4 * p.unitOutputs) * F32;
   return (
     divisors(images)
       .reverse()
@@ -613,8 +674,9 @@ export function memorySummary(config: Config): MemorySummary[] {
 
 /**
  * tfjs's words for running out of memory: WASM's trap and abort, WebGPU's and the browser's allocation failures,
- * and, from our WASM kernels (src/kernels/wasm/heap.ts), the view of an output the full heap could not place
- * ("Invalid typed array length").
+ * and the view of an output the full heap could not place ("Invalid typed array length"), taken by tfjs's own
+ * JavaScript kernels (Fill) and ours (src/kernels/wasm/heap.ts): how the threaded module (shared memory, the
+ * page's default where it is cross-origin isolated) runs out, where the single-threaded one traps.
  */
 export function isOutOfMemory(message: string): boolean {
   return /memory access out of bounds|out of memory|allocation failed|cannot enlarge memory|\bOOM\b|Aborted\(|Invalid typed array length/i.test(
