@@ -344,7 +344,7 @@ export function ClaimsLab() {
         (ResNet-56, batch 64, 200 iterations: 50 at learning rate 0.01, then 0.1; test error on 1,000 test images) and
         draw on one chart. Each setting was checked over seeds with the PyTorch executor before it was put here; its
         line says how often the paper’s ordering held. The effects need real images: <strong>use CIFAR-10</strong>. With
-        a GPU a claim takes minutes; without one, on WASM, a ResNet-56 run takes about 7 minutes (2.1 s per step
+        a GPU a claim takes minutes; without one, on WASM, a ResNet-56 run takes about 4–5 minutes (1.2 s per step
         measured on a 2-core CPU).
       </p>
       {dataset === 'synthetic' ? (
