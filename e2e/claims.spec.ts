@@ -81,8 +81,15 @@ test('a new user is one click from the claims lab, and after the quick demo the 
       id: 'demo-1',
       config,
       status: 'finished',
-      train: [{ iter: 300, epoch: 1, loss: 0.1, lr: 0.01, imagesPerSec: 100, elapsedMs: 80_000 }],
-      evals: [{ iter: 300, epoch: 1, testError: 0.4, testLoss: 0.02, tensors: 1, elapsedMs: 80_000 }],
+      info: { backend: 'wasm', adapter: null, fallbacks: [], trainableParams: 78_042 },
+      train: [
+        { iter: 150, epoch: 0.5, loss: 0.9, lr: 0.01, imagesPerSec: 100, elapsedMs: 40_000 },
+        { iter: 300, epoch: 1, loss: 0.1, lr: 0.01, imagesPerSec: 100, elapsedMs: 80_000 },
+      ],
+      evals: [
+        { iter: 150, epoch: 0.5, testError: 12, testLoss: 0.4, tensors: 1, elapsedMs: 40_000 },
+        { iter: 300, epoch: 1, testError: 0.4, testLoss: 0.02, tensors: 1, elapsedMs: 80_000 },
+      ],
       lrChanges: [],
       startedAt: Date.now(),
       visible: true,
