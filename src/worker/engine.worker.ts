@@ -61,6 +61,20 @@ async function prepareDataset(
   }
 }
 
+/**
+ * The backend, the memory plan's limit there and the dataset for work outside a run (signal at initialisation, a
+ * profiled step, imported weights), sized as a run would be: micro-batch auto resolved, or the plan's refusal thrown.
+ */
+async function sizedFor(config: Config, where: LoadedDataset['where']) {
+  const backend = await selectBackend(config.backend);
+  if (Array.isArray(backend)) throw new Error('no backend could start');
+  const limit = memoryLimit(config, backend.active, webgpuLimits() ?? undefined);
+  const fits = chooseMicroBatch(config, limit);
+  if (!fits.ok) throw new Error(fits.reason);
+  const data = await datasetFor(config, where);
+  return { backend, limit, config: { ...config, microBatch: fits.microBatch }, data };
+}
+
 /** The config's dataset in memory, or an error saying it could not be loaded (the page was told why). */
 async function datasetFor(config: Config, where: LoadedDataset['where']): Promise<LoadedDataset> {
   const d = await prepareDataset(config.dataset, where, config.seed);
@@ -90,13 +104,8 @@ async function handle(msg: PageToWorker): Promise<void> {
       break;
     case 'signal-at-init':
       try {
-        const backend = await selectBackend(msg.config.backend);
-        if (Array.isArray(backend)) throw new Error('no backend could start');
         // One pass of the 32 images, or chunks of them, must fit; a network that cannot fit one image is refused.
-        const limit = memoryLimit(msg.config, backend.active, webgpuLimits() ?? undefined);
-        const fits = chooseMicroBatch({ ...msg.config, microBatch: 'auto' }, limit);
-        if (!fits.ok) throw new Error(fits.reason);
-        const data = await datasetFor(msg.config, msg.where);
+        const { limit, data } = await sizedFor({ ...msg.config, microBatch: 'auto' }, msg.where);
         const net = buildNetwork(msg.config);
         try {
           port.postMessage({
@@ -113,13 +122,8 @@ async function handle(msg: PageToWorker): Promise<void> {
       break;
     case 'profile-step':
       try {
-        const backend = await selectBackend(msg.config.backend);
-        if (Array.isArray(backend)) throw new Error('no backend could start');
-        // Sized as a run would be on this backend: micro-batch auto resolved by the memory plan.
-        const fits = chooseMicroBatch(msg.config, memoryLimit(msg.config, backend.active, webgpuLimits() ?? undefined));
-        if (!fits.ok) throw new Error(fits.reason);
-        const data = await datasetFor(msg.config, msg.where);
-        const profile = await profileStep({ ...msg.config, microBatch: fits.microBatch }, data);
+        const { backend, config, data } = await sizedFor(msg.config, msg.where);
+        const profile = await profileStep(config, data);
         port.postMessage({ type: 'profile-result', requestId: msg.requestId, backend, profile });
       } catch (e) {
         port.postMessage({ type: 'profile-failed', requestId: msg.requestId, message: (e as Error).message });
@@ -127,10 +131,8 @@ async function handle(msg: PageToWorker): Promise<void> {
       break;
     case 'import-weights':
       try {
-        const backend = await selectBackend(msg.config.backend);
-        if (Array.isArray(backend)) throw new Error('no backend could start');
-        const data = await datasetFor(msg.config, msg.where);
-        const { checkpoint, check } = await importWeights(msg, data, backend.active);
+        const { config, limit, data } = await sizedFor(msg.config, msg.where);
+        const { checkpoint, check } = await importWeights(msg, config, data, limit);
         port.postMessage({ type: 'run-weights', runId: msg.runId, checkpoint, check });
       } catch (e) {
         port.postMessage({ type: 'run-weights-failed', runId: msg.runId, message: (e as Error).message });

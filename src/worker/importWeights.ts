@@ -7,14 +7,13 @@
 import type { LoadedDataset } from '../data/source';
 import { toQuery, parseQuery } from '../experiment/codec';
 import type { CheckpointInfo, LrChange, WeightsCheck } from '../experiment/record';
-import type { BackendName, Config } from '../experiment/schema';
+import type { Config } from '../experiment/schema';
 import { saveCheckpoint } from '../persist/db';
 import { decodeWeights, isRecord, type NamedTensor } from '../persist/weights';
 import { checkpointBytes, restoreCheckpoint, type Checkpoint } from '../train/checkpoint';
-import { chooseMicroBatch, evaluationBatch, memoryLimit } from '../model/memory';
+import { evaluationBatch, type MemoryLimit } from '../model/memory';
 import { signalOnTestBatch } from '../train/signalBatch';
 import { Trainer } from '../train/trainer';
-import { webgpuLimits } from './backends';
 import type { PageToWorker } from './protocol';
 import type { StoredRunCheckpoint } from './run';
 
@@ -39,11 +38,17 @@ async function readFiles(files: File[]): Promise<{ name: string; text: string; b
 }
 
 /** Checks, measures and stores the weights; returns what the page shows. Throws one sentence when they do not fit. */
+/**
+ * `sized` is the run's config with its micro-batch resolved for this backend, and `limit` the memory plan's limit
+ * there (engine.worker.ts sizes both as for a run).
+ */
 export async function importWeights(
   msg: ImportWeights,
+  sized: Config,
   data: LoadedDataset,
-  backend: BackendName,
+  limit: MemoryLimit,
 ): Promise<{ checkpoint: CheckpointInfo; check: WeightsCheck }> {
+  const backend = limit.backend;
   const files = await readFiles(msg.files);
   let decoded;
   try {
@@ -63,13 +68,8 @@ export async function importWeights(
   }
   const sampler = isRecord(meta.sampler) ? meta.sampler : null;
   const lrChanges = Array.isArray(meta.lrChanges) ? (meta.lrChanges as LrChange[]) : [];
-  // Sized like a run on this backend (src/model/memory.ts): micro-batch auto resolved, the evaluation pass that fits.
-  const limit = memoryLimit(config, backend, webgpuLimits() ?? undefined);
-  const choice = chooseMicroBatch(config, limit);
-  if (!choice.ok) throw new Error(choice.reason);
-  const trainer = new Trainer({ ...config, microBatch: choice.microBatch }, data, {
-    evalBatch: evaluationBatch(config, limit),
-  });
+  // Sized like a run on this backend (src/model/memory.ts): the evaluation pass that fits.
+  const trainer = new Trainer(sized, data, { evalBatch: evaluationBatch(sized, limit) });
   try {
     // The page's own export carries no momentum: it starts at zero, as after a fresh start.
     const given = new Map(decoded.momentum.map((t) => [t.name, t]));
