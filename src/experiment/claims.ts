@@ -13,7 +13,7 @@
  */
 import { canonical, parseQuery, toQuery, type Problem } from './codec';
 import type { ClaimId } from './labIds';
-import { divisorAtMost, PAPER_MICRO_BATCH } from './microBatch';
+import { preferredMicroBatch } from './microBatch';
 import type { TrainPoint, SignalProfile } from './record';
 import { CONFIG_KEYS, defaults, SCHEMA, type Config, type ConfigKey } from './schema';
 
@@ -192,7 +192,7 @@ export function trainedKey(c: Config): string {
     for (const k of WATCH_KEYS) plain[k] = d[k];
     // A run records the micro-batch auto resolved to; where that is auto's own choice when memory allows (the
     // paper's 64 images per BN, or the batch's largest divisor below it) it trained what a row with auto asks for.
-    if (c.microBatch === divisorAtMost(c.batch, PAPER_MICRO_BATCH)) plain.microBatch = 'auto';
+    if (c.microBatch === preferredMicroBatch(c.batch)) plain.microBatch = 'auto';
     trained.set(c, (key = toQuery(plain as unknown as Config)));
   }
   return key;

@@ -36,3 +36,8 @@ export function divisorAtMost(batch: number, m: number): number {
       .at(-1) ?? 1
   );
 }
+
+/** What microBatch=auto picks where memory allows: the paper's 64 images per BN, or the batch's largest divisor below. */
+export function preferredMicroBatch(batch: number): number {
+  return divisorAtMost(batch, PAPER_MICRO_BATCH);
+}

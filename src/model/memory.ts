@@ -30,7 +30,7 @@
  * do not grow with the batch (a flipped filter; WebGPU's filter gradient and BN sum per-slice partials of a few MiB
  * at most, src/kernels/webgpu/).
  */
-import { divisors, PAPER_MICRO_BATCH } from '../experiment/microBatch';
+import { divisors, PAPER_MICRO_BATCH, preferredMicroBatch } from '../experiment/microBatch';
 import type { BackendName, Config } from '../experiment/schema';
 import { CLASSES, planNetwork, type NetworkPlan, type Op, type UnitPlan } from './plan';
 
@@ -586,7 +586,7 @@ export function chooseMicroBatch(config: Config, limit: MemoryLimit): MicroBatch
     return { ok: true, microBatch: m, memory, note: `microBatch ${m}: ${describe(m, memory)}` };
   }
   const all = divisors(config.batch);
-  const wanted = all.filter((m) => m <= PAPER_MICRO_BATCH).at(-1)!;
+  const wanted = preferredMicroBatch(config.batch);
   const m = largestFitting(
     config,
     limit,
