@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { chromium } from '@playwright/test';
 import { CHROMIUM, CHROMIUM_ARGS } from '../e2e/browser';
 import { exitWhenDone, serveBuilt } from './serve';
+import { table } from './table';
 
 const fromArg = process.argv.indexOf('--from');
 const folder = resolve(fromArg > 0 ? process.argv[fromArg + 1]! : '../shared/data/cifar10');
@@ -73,8 +74,7 @@ async function main() {
     });
     await browser.close();
     const head = ['phase', 'wall', 'worker (shards)', 'long tasks', 'main thread blocked', 'longest'];
-    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-    for (const r of [head, ...rows]) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  '));
+    console.log(table(head, rows).join('\n'));
   } finally {
     await server.close();
   }

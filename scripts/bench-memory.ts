@@ -14,6 +14,7 @@
  * Figures, not a test: memory.test.ts asserts the agreement on small configs.
  */
 import { spawnSync } from 'node:child_process';
+import { table } from './table';
 
 const DEFAULT = [
   'depth=20&batch=32',
@@ -110,6 +111,5 @@ if (process.argv[2] === '--one') {
     'vs planned',
     'tf.memory',
   ];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  for (const r of [head, ...rows]) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  '));
+  console.log(table(head, rows).join('\n'));
 }

@@ -15,6 +15,7 @@ import { chromium, type Page } from '@playwright/test';
 import { CHROMIUM, CHROMIUM_ARGS } from '../e2e/browser';
 import { loadLongHistories, streamPoints } from '../e2e/history64k';
 import { exitWhenDone, serveBuilt } from './serve';
+import { table } from './table';
 
 const flag = (name: string) => process.argv.includes(name);
 const portArg = process.argv.indexOf('--port');
@@ -171,8 +172,7 @@ async function main() {
       await context.close();
     }
     const head = ['scene', 'window', 'long tasks', 'worst', 'blocked'];
-    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-    for (const r of [head, ...rows]) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  '));
+    console.log(table(head, rows).join('\n'));
     if (tabs) console.log(`\n${tabs}`);
   } finally {
     await browser.close();

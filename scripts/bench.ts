@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { chromium } from '@playwright/test';
 import { CHROMIUM, CHROMIUM_ARGS } from '../e2e/browser';
 import { serveBuilt } from './serve';
+import { table } from './table';
 import { findTorchPython, noTorch } from './torchCommand';
 import { parseQuery } from '../src/experiment/codec';
 import type { StepProfile } from '../src/train/profile';
@@ -44,16 +45,6 @@ const queryOf = (depth: number, batch: number, backend: string) =>
 const withThreads = (query: string) => (threads > 0 ? `${query}&threads=${threads}` : query);
 
 const fmt = (n: number | null | undefined, digits = 1) => (n == null ? '—' : n.toFixed(digits));
-
-function table(head: string[], rows: string[][]): string[] {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  return [head, ...rows].map((r) =>
-    r
-      .map((c, i) => c.padEnd(widths[i]!))
-      .join('  ')
-      .trimEnd(),
-  );
-}
 
 interface Point {
   iter: number;
