@@ -12,7 +12,7 @@
  *   - --tabs: training speed of one WASM run alone, then of two runs in two tabs of one browser at once.
  */
 import { chromium, type Page } from '@playwright/test';
-import { CHROMIUM, CHROMIUM_ARGS } from '../e2e/browser';
+import { backendAnswered, CHROMIUM, CHROMIUM_ARGS } from '../e2e/browser';
 import { loadLongHistories, streamPoints } from '../e2e/history64k';
 import { exitWhenDone, serveBuilt } from './serve';
 import { table } from './table';
@@ -92,7 +92,7 @@ async function wasmRun(page: Page) {
 async function longHistories(page: Page) {
   await observeLongTasks(page);
   await page.goto('/?depth=110');
-  await page.getByTestId('backend').filter({ hasNotText: 'starting' }).waitFor({ timeout: 120_000 });
+  await backendAnswered(page);
   const from = await now(page);
   await loadLongHistories(page);
   await page.getByTestId('runs-chart').locator('.recharts-line').nth(5).waitFor();
@@ -109,7 +109,7 @@ async function longHistories(page: Page) {
 async function webgpuRun(page: Page) {
   await observeLongTasks(page);
   await page.goto('/?dataset=synthetic&depth=8&batch=4&iters=6&evalEvery=3&testSubset=32&warmupIters=0');
-  await page.getByTestId('backend').filter({ hasNotText: 'starting' }).waitFor({ timeout: 120_000 });
+  await backendAnswered(page);
   const from = await now(page);
   await page.getByRole('button', { name: 'Start', exact: true }).click();
   await until(page, 'finished');

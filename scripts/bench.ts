@@ -17,7 +17,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from '@playwright/test';
-import { CHROMIUM, CHROMIUM_ARGS } from '../e2e/browser';
+import { backendAnswered, CHROMIUM, CHROMIUM_ARGS } from '../e2e/browser';
 import { serveBuilt } from './serve';
 import { table } from './table';
 import { findTorchPython, noTorch } from './torchCommand';
@@ -151,11 +151,7 @@ async function profiles(jobs: { depth: number; batch: number; backend: string }[
       const query = withThreads(queryOf(job.depth, job.batch, job.backend));
       const page = await browser.newPage();
       await page.goto(`${server.url}/?${query}`);
-      await page.waitForFunction(
-        () => !document.querySelector('[data-testid=backend]')?.textContent?.includes('starting'),
-        null,
-        { timeout: 300_000 },
-      );
+      await backendAnswered(page, 300_000);
       const reply = await page.evaluate(
         ([config]) =>
           new Promise<WorkerToPage>((resolve) => {

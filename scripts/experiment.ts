@@ -13,7 +13,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { chromium, type Browser } from '@playwright/test';
-import { CHROMIUM, CHROMIUM_ARGS } from '../e2e/browser';
+import { backendAnswered, CHROMIUM, CHROMIUM_ARGS } from '../e2e/browser';
 import { parseQuery, toQuery } from '../src/experiment/codec';
 import type { RunRecord } from '../src/experiment/record';
 import { bytesToBase64, encodeNonFinite } from '../src/persist/exchange';
@@ -156,11 +156,7 @@ async function main(opts: Opts) {
   await page.goto(`${served.url}/?${toQuery(config, { threads: actions.threads })}`);
   const start = page.getByRole('button', { name: 'Start', exact: true });
   await start.waitFor();
-  await page.waitForFunction(
-    () => !document.querySelector('[data-testid=backend]')?.textContent?.includes('starting'),
-    null,
-    { timeout: 120_000 },
-  );
+  await backendAnswered(page);
   if (await start.isDisabled())
     throw new Error(`the dataset ${config.dataset} is not available in the page (see npm run data)`);
   await start.click();
